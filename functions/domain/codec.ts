@@ -1,0 +1,198 @@
+/**
+ * The node-map codec: splits a node map into buckets by a stable hash of the
+ * node id, serialises each bucket canonically (keys sorted at every level),
+ * names it by the SHA-256 of that canonical text (the chunk id), and
+ * compresses it. The version id is the SHA-256 of the ordered chunk-id list,
+ * so the same node map always has the same version id, whatever its key order,
+ * and an update that touches k nodes changes at most k chunk ids.
+ *
+ * @example
+ * const prepared = prepareVersion(nodes);
+ * const stored = prepared.buckets.map((bucket) => compressBucket(bucket.canonical));
+ * decodeChunk(codecName, concatParts(stored[0])).nodes; // the nodes of bucket 0
+ */
+import { createHash } from 'node:crypto';
+import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { ValidationError } from './errors.ts';
+import type { JsonValue, NodeMap } from './nodes.ts';
+
+/** Name of the encoding below; stored on every chunk so a later codec can still read old ones. */
+export const codecName = 'wfo-bucket-deflate-d1';
+
+export interface CodecOptions {
+  /** Average nodes a bucket holds before the bucket count doubles. */
+  readonly targetNodesPerBucket: number;
+  /** zlib level, 1 (fast) to 9 (small). */
+  readonly compressionLevel: number;
+  /** A compressed bucket larger than this is stored as several parts (DynamoDB items are at most 400 KB). */
+  readonly maxPartBytes: number;
+}
+
+export const defaultCodecOptions: CodecOptions = {
+  targetNodesPerBucket: 64,
+  compressionLevel: 6,
+  maxPartBytes: 350_000,
+};
+
+/**
+ * A preset dictionary of the strings Argo's NodeStatus repeats in every node.
+ * Small buckets compress far better with it. Changing it changes the codec:
+ * bump `codecName` and keep the old dictionary for decoding.
+ */
+const dictionary = Buffer.from(
+  [
+    '{"boundaryID":"","children":["","displayName":"","finishedAt":"2024-01-01T00:00:00Z","hostNodeName":"',
+    '","id":"","inputs":{"parameters":[{"name":"","value":""}]},"message":"","name":"","nodeFlag":{"retried":true},',
+    '"outboundNodes":["","outputs":{"artifacts":[{"archiveLogs":true,"name":"main-logs","s3":{"key":"/main.log"}}],',
+    '"exitCode":"0","result":""},"phase":"Succeeded","phase":"Running","phase":"Pending","phase":"Failed",',
+    '"progress":"1/1","resourcesDuration":{"cpu":1,"memory":1},"startedAt":"2024-01-01T00:00:00Z",',
+    '"taskResultSynced":true,"templateName":"","templateScope":"local/","type":"Pod","type":"DAG","type":"Steps",',
+    '"type":"StepGroup","type":"Retry","type":"TaskGroup","type":"Skipped","type":"Suspend"}',
+  ].join(''),
+);
+
+export interface PreparedBucket {
+  readonly index: number;
+  /** Canonical JSON of the bucket's nodes, the input of the chunk id and of compression. */
+  readonly canonical: Buffer;
+  readonly chunkId: string;
+  readonly nodeCount: number;
+}
+
+export interface PreparedVersion {
+  readonly nodeStatusVersion: string;
+  readonly bucketCount: number;
+  readonly buckets: readonly PreparedBucket[];
+  readonly nodeCount: number;
+  /** Size of the canonical JSON of all buckets. */
+  readonly rawBytes: number;
+}
+
+/** Bucket count for a node count: a power of two, about `targetNodesPerBucket` nodes each. */
+export function bucketCountFor(nodeCount: number, options: CodecOptions = defaultCodecOptions): number {
+  const wanted = Math.ceil(nodeCount / options.targetNodesPerBucket);
+  let count = 1;
+  while (count < wanted) count *= 2;
+  return count;
+}
+
+/**
+ * Stable 32-bit hash of a node id (FNV-1a over UTF-16 units, then a murmur
+ * finaliser so the low bits, which pick the bucket, are well mixed). Bucket
+ * placement only needs stability and spread; chunk identity uses SHA-256.
+ */
+export function nodeIdHash(id: string): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < id.length; index++) {
+    hash ^= id.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  hash ^= hash >>> 16;
+  return hash >>> 0;
+}
+
+/** With a power-of-two count, doubling splits every bucket in two and moves no node elsewhere. */
+export const bucketOf = (id: string, bucketCount: number): number => nodeIdHash(id) & (bucketCount - 1);
+
+/** JSON with object keys sorted at every level: equal values give equal text. */
+export function canonicalJson(value: JsonValue): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let index = 0; index < value.length; index++) {
+      if (index > 0) out += ',';
+      out += canonicalJson(value[index] as JsonValue);
+    }
+    return `${out}]`;
+  }
+  const keys = Object.keys(value).sort();
+  let out = '{';
+  let first = true;
+  for (const key of keys) {
+    const item = value[key];
+    if (item === undefined) continue;
+    if (!first) out += ',';
+    first = false;
+    out += `${JSON.stringify(key)}:${canonicalJson(item)}`;
+  }
+  return `${out}}`;
+}
+
+const sha256Hex = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
+
+/** Splits a node map into `bucketCount` maps. */
+export function groupByBucket(nodes: NodeMap, bucketCount: number): NodeMap[] {
+  const buckets: NodeMap[] = Array.from({ length: bucketCount }, () => ({}));
+  for (const [id, node] of Object.entries(nodes)) {
+    (buckets[bucketOf(id, bucketCount)] as NodeMap)[id] = node;
+  }
+  return buckets;
+}
+
+/** Canonical text and chunk id of one bucket. */
+export function prepareBucket(index: number, nodes: NodeMap): PreparedBucket {
+  const canonical = Buffer.from(canonicalJson(nodes), 'utf8');
+  return { index, canonical, chunkId: sha256Hex(canonical), nodeCount: Object.keys(nodes).length };
+}
+
+/** The version id of an ordered chunk-id list. */
+export const versionIdOf = (chunkIds: readonly string[]): string =>
+  sha256Hex(`${codecName}\n${chunkIds.join('\n')}`);
+
+/** Buckets, chunk ids and version id of a whole node map. Compresses nothing: see `compressBucket`. */
+export function prepareVersion(nodes: NodeMap, options: CodecOptions = defaultCodecOptions): PreparedVersion {
+  const nodeCount = Object.keys(nodes).length;
+  const bucketCount = bucketCountFor(nodeCount, options);
+  const buckets = groupByBucket(nodes, bucketCount).map((bucketNodes, index) =>
+    prepareBucket(index, bucketNodes),
+  );
+  return {
+    nodeStatusVersion: versionIdOf(buckets.map((bucket) => bucket.chunkId)),
+    bucketCount,
+    buckets,
+    nodeCount,
+    rawBytes: buckets.reduce((sum, bucket) => sum + bucket.canonical.length, 0),
+  };
+}
+
+/** Compresses a bucket's canonical text and splits it into parts that each fit in one item. */
+export function compressBucket(
+  canonical: Uint8Array,
+  options: CodecOptions = defaultCodecOptions,
+): Uint8Array[] {
+  const compressed = deflateRawSync(canonical, {
+    level: options.compressionLevel,
+    dictionary,
+    strategy: constants.Z_DEFAULT_STRATEGY,
+  });
+  if (compressed.length <= options.maxPartBytes) return [compressed];
+  const parts: Uint8Array[] = [];
+  for (let offset = 0; offset < compressed.length; offset += options.maxPartBytes) {
+    parts.push(compressed.subarray(offset, offset + options.maxPartBytes));
+  }
+  return parts;
+}
+
+/**
+ * Decodes one chunk (its parts concatenated) back into its nodes. The output
+ * is bounded by `maxOutputBytes` so a corrupt item cannot exhaust memory.
+ */
+export function decodeChunk(
+  codec: string,
+  data: Uint8Array,
+  maxOutputBytes = 512 * 1024 * 1024,
+): { nodes: NodeMap; rawBytes: number } {
+  if (codec !== codecName) throw new ValidationError(`unknown codec '${codec}'`);
+  const canonical = inflateRawSync(data, { dictionary, maxOutputLength: maxOutputBytes });
+  return { nodes: JSON.parse(canonical.toString('utf8')) as NodeMap, rawBytes: canonical.length };
+}
+
+/** Joins parts into one buffer (no copy for a single part). */
+export function concatParts(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0] as Uint8Array;
+  return Buffer.concat(parts);
+}

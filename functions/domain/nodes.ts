@@ -1,0 +1,161 @@
+/**
+ * Node-status rules. Nodes are opaque JSON objects: the service reads only
+ * `id`, `phase`, `message` and `finishedAt`, and otherwise stores them exactly
+ * as sent.
+ */
+import { ValidationError } from './errors.ts';
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type NodeStatus = { [key: string]: JsonValue };
+export type NodeMap = Record<string, NodeStatus>;
+
+export const nodePhases = [
+  'Pending',
+  'Running',
+  'Succeeded',
+  'Skipped',
+  'Failed',
+  'Error',
+  'Omitted',
+] as const;
+export type NodePhase = (typeof nodePhases)[number];
+
+const terminalNodePhases: ReadonlySet<string> = new Set([
+  'Succeeded',
+  'Failed',
+  'Error',
+  'Skipped',
+  'Omitted',
+]);
+
+/** Workflow phases after which a workflow is completed. */
+const completedWorkflowPhases: ReadonlySet<string> = new Set(['Succeeded', 'Failed', 'Error']);
+
+export const stopStrategies = ['Stop', 'Terminate'] as const;
+export type StopStrategy = (typeof stopStrategies)[number];
+
+export const isTerminalNodePhase = (phase: unknown): boolean =>
+  typeof phase === 'string' && terminalNodePhases.has(phase);
+
+export const isCompletedWorkflowPhase = (phase: string | undefined): boolean =>
+  phase !== undefined && completedWorkflowPhases.has(phase);
+
+/** The message a stop writes on every node it fails, as Argo writes it. */
+export const stopMessage = (strategy: StopStrategy): string => `Stopped with strategy '${strategy}'`;
+
+/** A node id: what Argo generates, kept to characters that are safe in keys and logs. */
+const nodeIdPattern = /^[A-Za-z0-9][A-Za-z0-9._:()\-[\]]{0,252}$/;
+
+/**
+ * Checks the few fields the service reads. Throws a ValidationError that
+ * names the offending node, so a person can fix the request.
+ */
+export function validateNode(key: string, node: unknown): asserts node is NodeStatus {
+  if (!nodeIdPattern.test(key)) {
+    throw new ValidationError(
+      `node id '${truncate(key)}' is invalid: use 1-253 characters of letters, digits and . _ : - ( ) [ ], starting with a letter or digit`,
+    );
+  }
+  if (node === null || typeof node !== 'object' || Array.isArray(node)) {
+    throw new ValidationError(`node '${key}' must be a JSON object`);
+  }
+  const record = node as Record<string, unknown>;
+  if (record.id !== undefined && record.id !== key) {
+    throw new ValidationError(
+      `node '${key}' has id '${truncate(String(record.id))}'; the id must equal its key`,
+    );
+  }
+  if (record.phase !== undefined && !(nodePhases as readonly unknown[]).includes(record.phase)) {
+    throw new ValidationError(
+      `node '${key}' has unknown phase '${truncate(String(record.phase))}'; expected one of ${nodePhases.join(', ')}`,
+    );
+  }
+  if (record.message !== undefined && typeof record.message !== 'string') {
+    throw new ValidationError(`node '${key}' has a non-string message`);
+  }
+  if (
+    record.finishedAt !== undefined &&
+    record.finishedAt !== null &&
+    typeof record.finishedAt !== 'string'
+  ) {
+    throw new ValidationError(`node '${key}' has a non-string finishedAt`);
+  }
+}
+
+export function validateNodeMap(nodes: unknown): asserts nodes is NodeMap {
+  if (nodes === null || typeof nodes !== 'object' || Array.isArray(nodes)) {
+    throw new ValidationError('nodes must be a JSON object mapping node id to node status');
+  }
+  for (const [key, node] of Object.entries(nodes)) validateNode(key, node);
+}
+
+const truncate = (text: string): string => (text.length > 80 ? `${text.slice(0, 77)}...` : text);
+
+/** A change to a node map: nodes to set (whole node replaced) and ids to remove. */
+export interface NodeChange {
+  readonly set: NodeMap;
+  readonly remove: readonly string[];
+}
+
+/**
+ * The per-node change that turns `base` into `target`: nodes that differ or
+ * are new, and ids that disappeared. Used to re-apply a caller's full map on
+ * top of a newer current state.
+ */
+export function diffNodeMaps(
+  base: NodeMap,
+  target: NodeMap,
+  sameNode: (a: NodeStatus, b: NodeStatus) => boolean,
+): NodeChange {
+  const set: NodeMap = {};
+  for (const [id, node] of Object.entries(target)) {
+    const before = base[id];
+    if (before === undefined || !sameNode(before, node)) set[id] = node;
+  }
+  const remove = Object.keys(base).filter((id) => !(id in target));
+  return { set, remove };
+}
+
+/**
+ * Applies a change to `current` and returns the ids whose value changed.
+ * Terminal phases are sticky: a set that would move a node from a terminal
+ * phase back to a non-terminal one keeps the current node (invariant 6).
+ * `current` is modified in place.
+ */
+export function applyNodeChange(current: NodeMap, change: NodeChange): Set<string> {
+  const touched = new Set<string>();
+  for (const [id, node] of Object.entries(change.set)) {
+    const existing = current[id];
+    if (existing !== undefined && isTerminalNodePhase(existing.phase) && !isTerminalNodePhase(node.phase))
+      continue;
+    current[id] = node;
+    touched.add(id);
+  }
+  for (const id of change.remove) {
+    if (id in current) {
+      delete current[id];
+      touched.add(id);
+    }
+  }
+  return touched;
+}
+
+/**
+ * Fails every node that is not yet in a terminal phase, as a stop does.
+ * Returns the ids it changed. `nodes` is modified in place.
+ */
+export function failUnfinishedNodes(nodes: NodeMap, strategy: StopStrategy, finishedAt: string): Set<string> {
+  const touched = new Set<string>();
+  for (const [id, node] of Object.entries(nodes)) {
+    if (isTerminalNodePhase(node.phase)) continue;
+    nodes[id] = {
+      ...node,
+      phase: 'Failed',
+      message: stopMessage(strategy),
+      finishedAt:
+        typeof node.finishedAt === 'string' && node.finishedAt !== '' ? node.finishedAt : finishedAt,
+    };
+    touched.add(id);
+  }
+  return touched;
+}

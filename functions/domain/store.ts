@@ -1,0 +1,144 @@
+/**
+ * The storage port the domain owns. `functions/store/dynamodb-store.ts` is the
+ * DynamoDB adapter; tests wrap it to interleave operations or to model other
+ * strategies. No AWS type appears here.
+ */
+import type { StopStrategy } from './nodes.ts';
+
+/** One chunk a version needs: its id and how many items hold it. */
+export interface ChunkRef {
+  readonly chunkId: string;
+  readonly parts: number;
+}
+
+export interface ManifestChunk extends ChunkRef {
+  /** Lower bound of the chunk items' `expiresAt` when the manifest was written (epoch seconds). */
+  readonly leaseExpiresAt: number;
+  /** Compressed size of the chunk, all parts. */
+  readonly storedBytes: number;
+}
+
+/** An immutable description of one node-status version. */
+export interface Manifest {
+  readonly uid: string;
+  readonly nodeStatusVersion: string;
+  readonly codec: string;
+  readonly bucketCount: number;
+  readonly nodeCount: number;
+  readonly rawBytes: number;
+  readonly storedBytes: number;
+  readonly createdAt: string;
+  /** Epoch seconds; the TTL attribute. */
+  readonly expiresAt: number;
+  /** Ordered by bucket index; empty when the version is stored inline. */
+  readonly chunks: readonly ManifestChunk[];
+  /** Compressed buckets, in bucket order, when the version is small enough to live inline. */
+  readonly inline?: readonly Uint8Array[];
+}
+
+/** The workflow record: the one item whose conditional update commits a change. */
+export interface WorkflowRecord {
+  readonly uid: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly phase: string;
+  readonly message?: string;
+  readonly shutdown?: StopStrategy;
+  /** Compare-and-set counter; every committed change increments it. */
+  readonly resourceVersion: number;
+  readonly nodeStatusVersion: string;
+  readonly nodeCount: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  /** Every item of the current version expires no earlier than this (epoch seconds). */
+  readonly leaseExpiresAt: number;
+  readonly codec: string;
+  /** Copy of the current version's compressed buckets when stored inline: one read hydrates it. */
+  readonly inline?: readonly Uint8Array[];
+}
+
+export type WorkflowSummary = Omit<WorkflowRecord, 'inline' | 'leaseExpiresAt' | 'codec'>;
+
+export interface StoredChunk {
+  readonly chunkId: string;
+  readonly codec: string;
+  readonly parts: readonly Uint8Array[];
+}
+
+export interface FetchedChunk {
+  readonly codec: string;
+  readonly data: Uint8Array;
+}
+
+/** What a write cost, from the sizes of the items written, by DynamoDB's published rules. */
+export interface WriteCost {
+  readonly items: number;
+  readonly bytes: number;
+  readonly writeUnits: number;
+}
+
+export interface VersionSummary {
+  readonly nodeStatusVersion: string;
+  readonly createdAt: string;
+  readonly expiresAt: number;
+  readonly nodeCount: number;
+  readonly storedBytes: number;
+}
+
+export interface LeaseEntry {
+  readonly uid: string;
+  readonly nodeStatusVersion: string;
+  readonly leaseExpiresAt: number;
+}
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  /** Opaque cursor for the next page; absent on the last page. */
+  readonly next?: string;
+}
+
+export interface WorkflowStore {
+  /** Strongly consistent read of the record. */
+  getRecord(uid: string): Promise<WorkflowRecord | undefined>;
+  getManifest(uid: string, nodeStatusVersion: string): Promise<Manifest | undefined>;
+  /** Batched, parallel reads; ids of chunks with any part missing are returned in `missing`. */
+  getChunks(
+    uid: string,
+    refs: readonly ChunkRef[],
+  ): Promise<{ found: Map<string, FetchedChunk>; missing: string[] }>;
+  /** Puts chunk items (immutable content; re-putting one only extends its lease). */
+  putChunks(uid: string, chunks: readonly StoredChunk[], expiresAt: number): Promise<WriteCost>;
+  /**
+   * Raises `expiresAt` of existing chunk items to `expiresAt` (never lowers
+   * it); returns the ids of chunks that no longer exist.
+   */
+  renewChunks(
+    uid: string,
+    refs: readonly ChunkRef[],
+    expiresAt: number,
+  ): Promise<WriteCost & { missing: string[] }>;
+  /** Writes the manifest and its history entry. */
+  putManifest(manifest: Manifest): Promise<WriteCost>;
+  /** Raises the manifest's `expiresAt`; false if it no longer exists. */
+  renewManifest(uid: string, nodeStatusVersion: string, expiresAt: number): Promise<boolean>;
+  /**
+   * The commit point: writes the record if its resourceVersion still equals
+   * `expectedResourceVersion` (or if it does not exist, when that is
+   * undefined). Returns 'conflict' when the condition fails.
+   */
+  commitRecord(
+    record: WorkflowRecord,
+    expectedResourceVersion: number | undefined,
+  ): Promise<WriteCost | 'conflict'>;
+  /** Deletes the record only; false if it did not exist. */
+  deleteRecord(uid: string): Promise<boolean>;
+  listRecords(namespace: string, limit: number, cursor?: string): Promise<Page<WorkflowSummary>>;
+  /** Newest first. */
+  listVersions(uid: string, limit: number): Promise<VersionSummary[]>;
+  /** Records whose lease ends before `before`, from the lease index (no scan). */
+  findShortLeases(before: number, limit: number, cursor?: string): Promise<Page<LeaseEntry>>;
+  /** The smallest lease of any record, or undefined when there is none. */
+  minimumLease(): Promise<number | undefined>;
+  /** Sets the record's lease if it still points at `nodeStatusVersion`. */
+  renewRecordLease(uid: string, nodeStatusVersion: string, leaseExpiresAt: number): Promise<boolean>;
+}
