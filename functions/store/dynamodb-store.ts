@@ -1,0 +1,653 @@
+/**
+ * The DynamoDB adapter of the domain's `WorkflowStore` port. One table:
+ *
+ * | item     | pk         | sk                          |
+ * |----------|------------|-----------------------------|
+ * | record   | `WF#<uid>` | `RECORD`                    |
+ * | manifest | `WF#<uid>` | `V#<nodeStatusVersion>`     |
+ * | history  | `WF#<uid>` | `T#<createdAt>#<version>`   |
+ * | chunk    | `WF#<uid>` | `C#<chunkId>` (`#<part>` when split) |
+ *
+ * Every value from a caller travels in ExpressionAttributeValues; expression
+ * strings are constants of this file.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  BatchWriteCommand,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { StoreUnavailableError, ValidationError } from '#domain/errors';
+import type { StopStrategy } from '#domain/nodes';
+import type {
+  ChunkRef,
+  FetchedChunk,
+  LeaseEntry,
+  Manifest,
+  ManifestChunk,
+  Page,
+  StoredChunk,
+  VersionSummary,
+  WorkflowRecord,
+  WorkflowStore,
+  WorkflowSummary,
+  WriteCost,
+} from '#domain/store';
+import { leaseShardCount, table } from '#infrastructure/description';
+import { itemSize, writeUnitsFor } from './item-size.ts';
+
+const RECORD_SK = 'RECORD';
+const workflowKey = (uid: string) => `WF#${uid}`;
+const manifestKey = (version: string) => `V#${version}`;
+const chunkKeys = (ref: ChunkRef): string[] =>
+  ref.parts <= 1
+    ? [`C#${ref.chunkId}`]
+    : Array.from({ length: ref.parts }, (_, part) => `C#${ref.chunkId}#${part}`);
+
+/** Spreads the lease index over partitions by a stable hash of the uid. */
+export const leaseShardOf = (uid: string): string => {
+  let hash = 0;
+  for (let index = 0; index < uid.length; index++) hash = (Math.imul(hash, 31) + uid.charCodeAt(index)) >>> 0;
+  return `LEASE#${hash % leaseShardCount}`;
+};
+
+export interface DynamoDbStoreOptions {
+  readonly tableName: string;
+  /** Parallel requests per batched read or write. */
+  readonly concurrency?: number;
+  /** Attempts for unprocessed batch items before reporting the store unavailable. */
+  readonly batchAttempts?: number;
+  readonly sleep?: (milliseconds: number) => Promise<void>;
+}
+
+const throttlingNames = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'LimitExceededException',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'TransactionConflictException',
+]);
+
+const unreachableCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+]);
+
+/** Throttling and unreachable endpoints become a retryable StoreUnavailableError; the rest passes through. */
+export function translateStoreError(error: unknown): unknown {
+  if (error instanceof StoreUnavailableError) return error;
+  const named = error as { name?: string; code?: string; cause?: { code?: string }; $metadata?: unknown };
+  const code = named.code ?? named.cause?.code;
+  if (
+    (named.name && throttlingNames.has(named.name)) ||
+    (code && unreachableCodes.has(code)) ||
+    named.name === 'TimeoutError' ||
+    named.name === 'AbortError'
+  ) {
+    return new StoreUnavailableError('the database is busy or unreachable; retry shortly', 2, {
+      cause: error,
+    });
+  }
+  return error;
+}
+
+async function guarded<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw translateStoreError(error);
+  }
+}
+
+/** Runs `work` over `items` with at most `limit` in flight. */
+async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await work(item);
+    }
+  });
+  await Promise.all(workers);
+}
+
+const chunked = <T>(items: readonly T[], size: number): T[][] => {
+  const out: T[][] = [];
+  for (let index = 0; index < items.length; index += size) out.push(items.slice(index, index + size));
+  return out;
+};
+
+const encodeCursor = (key: Record<string, unknown>): string =>
+  Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
+
+function decodeCursor(cursor: string, expectedKeys: readonly string[]): Record<string, string | number> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  const valid =
+    parsed !== null &&
+    typeof parsed === 'object' &&
+    !Array.isArray(parsed) &&
+    Object.keys(parsed).length === expectedKeys.length &&
+    expectedKeys.every((key) => {
+      const value = (parsed as Record<string, unknown>)[key];
+      return typeof value === 'string' || typeof value === 'number';
+    });
+  if (!valid)
+    throw new ValidationError('the `next` token is not one this service issued; start from the first page');
+  return parsed as Record<string, string | number>;
+}
+
+/** Fixed-width binary columns keep a manifest of hundreds of chunks small. */
+function packManifestChunks(chunks: readonly ManifestChunk[]) {
+  const ids = Buffer.alloc(chunks.length * 32);
+  const numbers = Buffer.alloc(chunks.length * 12);
+  chunks.forEach((chunk, index) => {
+    ids.write(chunk.chunkId, index * 32, 'hex');
+    numbers.writeUInt32BE(chunk.parts, index * 12);
+    numbers.writeUInt32BE(chunk.leaseExpiresAt, index * 12 + 4);
+    numbers.writeUInt32BE(chunk.storedBytes, index * 12 + 8);
+  });
+  return { chunkIds: ids, chunkNumbers: numbers };
+}
+
+function unpackManifestChunks(ids: Uint8Array | undefined, numbers: Uint8Array | undefined): ManifestChunk[] {
+  if (!ids || !numbers) return [];
+  const idBuffer = Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength);
+  const numberBuffer = Buffer.from(numbers.buffer, numbers.byteOffset, numbers.byteLength);
+  const count = idBuffer.length / 32;
+  return Array.from({ length: count }, (_, index) => ({
+    chunkId: idBuffer.toString('hex', index * 32, index * 32 + 32),
+    parts: numberBuffer.readUInt32BE(index * 12),
+    leaseExpiresAt: numberBuffer.readUInt32BE(index * 12 + 4),
+    storedBytes: numberBuffer.readUInt32BE(index * 12 + 8),
+  }));
+}
+
+const costOf = (items: readonly Record<string, unknown>[]): WriteCost => {
+  let bytes = 0;
+  let writeUnits = 0;
+  for (const item of items) {
+    const size = itemSize(item);
+    bytes += size;
+    writeUnits += writeUnitsFor(size);
+  }
+  return { items: items.length, bytes, writeUnits };
+};
+
+const sumCosts = (costs: readonly WriteCost[]): WriteCost =>
+  costs.reduce(
+    (sum, cost) => ({
+      items: sum.items + cost.items,
+      bytes: sum.bytes + cost.bytes,
+      writeUnits: sum.writeUnits + cost.writeUnits,
+    }),
+    { items: 0, bytes: 0, writeUnits: 0 },
+  );
+
+type Item = Record<string, unknown>;
+
+function toRecord(item: Item): WorkflowRecord {
+  return {
+    uid: item.uid as string,
+    namespace: item.namespace as string,
+    name: item.name as string,
+    phase: item.phase as string,
+    ...(item.message !== undefined ? { message: item.message as string } : {}),
+    ...(item.shutdown !== undefined ? { shutdown: item.shutdown as StopStrategy } : {}),
+    resourceVersion: Number(item.resourceVersion),
+    nodeStatusVersion: item.nodeStatusVersion as string,
+    nodeCount: Number(item.nodeCount),
+    createdAt: item.createdAt as string,
+    updatedAt: item.updatedAt as string,
+    leaseExpiresAt: Number(item.leaseExpiresAt),
+    codec: item.codec as string,
+    ...(item.inline !== undefined ? { inline: item.inline as Uint8Array[] } : {}),
+  };
+}
+
+function toSummary(item: Item): WorkflowSummary {
+  const {
+    inline: _inline,
+    leaseExpiresAt: _lease,
+    codec: _codec,
+    ...summary
+  } = toRecord({
+    ...item,
+    leaseExpiresAt: 0,
+    codec: '',
+  });
+  return summary;
+}
+
+export class DynamoDbStore implements WorkflowStore {
+  protected readonly tableName: string;
+  private readonly concurrency: number;
+  private readonly batchAttempts: number;
+  private readonly sleep: (milliseconds: number) => Promise<void>;
+
+  constructor(
+    protected readonly client: DynamoDBDocumentClient,
+    options: DynamoDbStoreOptions,
+  ) {
+    this.tableName = options.tableName;
+    this.concurrency = options.concurrency ?? 8;
+    this.batchAttempts = options.batchAttempts ?? 8;
+    this.sleep =
+      options.sleep ?? ((milliseconds) => new Promise((resolve) => setTimeout(resolve, milliseconds)));
+  }
+
+  async getRecord(uid: string): Promise<WorkflowRecord | undefined> {
+    const { Item } = await guarded(() =>
+      this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { pk: workflowKey(uid), sk: RECORD_SK },
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return Item ? toRecord(Item) : undefined;
+  }
+
+  async getManifest(uid: string, nodeStatusVersion: string): Promise<Manifest | undefined> {
+    // Strongly consistent: a manifest written just before a commit must be visible right after it.
+    const { Item } = await guarded(() =>
+      this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { pk: workflowKey(uid), sk: manifestKey(nodeStatusVersion) },
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    if (!Item) return undefined;
+    return {
+      uid,
+      nodeStatusVersion,
+      codec: Item.codec as string,
+      bucketCount: Number(Item.bucketCount),
+      nodeCount: Number(Item.nodeCount),
+      rawBytes: Number(Item.rawBytes),
+      storedBytes: Number(Item.storedBytes),
+      createdAt: Item.createdAt as string,
+      expiresAt: Number(Item.expiresAt),
+      chunks: unpackManifestChunks(
+        Item.chunkIds as Uint8Array | undefined,
+        Item.chunkNumbers as Uint8Array | undefined,
+      ),
+      ...(Item.inline !== undefined ? { inline: Item.inline as Uint8Array[] } : {}),
+    };
+  }
+
+  async getChunks(
+    uid: string,
+    refs: readonly ChunkRef[],
+  ): Promise<{ found: Map<string, FetchedChunk>; missing: string[] }> {
+    const pk = workflowKey(uid);
+    const keys = refs.flatMap((ref) => chunkKeys(ref));
+    const items = new Map<string, Item>();
+    await forEachLimited(chunked(keys, 100), this.concurrency, async (batch) => {
+      let pending: Record<string, unknown>[] = batch.map((sk) => ({ pk, sk }));
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt >= this.batchAttempts) {
+          throw new StoreUnavailableError('the database kept deferring reads; retry shortly', 2);
+        }
+        if (attempt > 0) await this.sleep(Math.min(1000, 20 * 2 ** attempt) * Math.random());
+        const output: BatchGetCommandOutput = await guarded(() =>
+          this.client.send(
+            new BatchGetCommand({
+              RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },
+            }),
+          ),
+        );
+        for (const item of output.Responses?.[this.tableName] ?? []) items.set(item.sk as string, item);
+        pending =
+          (output.UnprocessedKeys?.[this.tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+      }
+    });
+    const found = new Map<string, FetchedChunk>();
+    const missing: string[] = [];
+    for (const ref of refs) {
+      const parts = chunkKeys(ref).map((sk) => items.get(sk));
+      if (parts.some((part) => part === undefined)) {
+        missing.push(ref.chunkId);
+        continue;
+      }
+      const datas = parts.map((part) => (part as Item).data as Uint8Array);
+      found.set(ref.chunkId, {
+        codec: (parts[0] as Item).codec as string,
+        data: datas.length === 1 ? (datas[0] as Uint8Array) : Buffer.concat(datas),
+      });
+    }
+    return { found, missing };
+  }
+
+  async putChunks(uid: string, chunks: readonly StoredChunk[], expiresAt: number): Promise<WriteCost> {
+    const pk = workflowKey(uid);
+    const items: Item[] = chunks.flatMap((chunk) =>
+      chunkKeys({ chunkId: chunk.chunkId, parts: chunk.parts.length }).map((sk, part) => ({
+        pk,
+        sk,
+        codec: chunk.codec,
+        data: chunk.parts[part],
+        expiresAt,
+      })),
+    );
+    await this.batchWrite(items);
+    return costOf(items);
+  }
+
+  /** BatchWriteItem in parallel groups of 25, retrying unprocessed items with jittered backoff. */
+  protected async batchWrite(items: readonly Item[]): Promise<void> {
+    await forEachLimited(chunked(items, 25), this.concurrency, async (batch) => {
+      let pending: Record<string, unknown>[] = batch.map((Item) => ({ PutRequest: { Item } }));
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt >= this.batchAttempts) {
+          throw new StoreUnavailableError('the database kept deferring writes; retry shortly', 2);
+        }
+        if (attempt > 0) await this.sleep(Math.min(1000, 20 * 2 ** attempt) * Math.random());
+        const output = await guarded(() =>
+          this.client.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending as never } })),
+        );
+        pending = (output.UnprocessedItems?.[this.tableName] as Record<string, unknown>[] | undefined) ?? [];
+      }
+    });
+  }
+
+  async renewChunks(
+    uid: string,
+    refs: readonly ChunkRef[],
+    expiresAt: number,
+  ): Promise<WriteCost & { missing: string[] }> {
+    const pk = workflowKey(uid);
+    const missing = new Set<string>();
+    const costs: WriteCost[] = [];
+    const work = refs.flatMap((ref) => chunkKeys(ref).map((sk) => ({ ref, sk })));
+    await forEachLimited(work, this.concurrency, async ({ ref, sk }) => {
+      const outcome = await this.extendLease({ pk, sk }, expiresAt);
+      if (outcome === 'missing') missing.add(ref.chunkId);
+      else costs.push(outcome);
+    });
+    return { ...sumCosts(costs), missing: [...missing] };
+  }
+
+  /**
+   * Raises `expiresAt`, never lowers it, and never creates an item:
+   *
+   *   t0  writer A (clock ahead) renews chunk to T+2R+skew
+   *   t1  writer B (clock behind) renews to T+2R-skew: condition fails, lease kept
+   */
+  private async extendLease(
+    key: { pk: string; sk: string },
+    expiresAt: number,
+  ): Promise<WriteCost | 'missing'> {
+    try {
+      const output = await guarded(() =>
+        this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: key,
+            UpdateExpression: 'SET expiresAt = :expiresAt',
+            ConditionExpression: 'attribute_exists(pk) AND expiresAt < :expiresAt',
+            ExpressionAttributeValues: { ':expiresAt': expiresAt },
+            ReturnValues: 'ALL_NEW',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        ),
+      );
+      return costOf([output.Attributes ?? key]);
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        return error.Item ? { items: 0, bytes: 0, writeUnits: 0 } : 'missing';
+      }
+      throw error;
+    }
+  }
+
+  async putManifest(manifest: Manifest): Promise<WriteCost> {
+    const pk = workflowKey(manifest.uid);
+    const common = {
+      nodeStatusVersion: manifest.nodeStatusVersion,
+      createdAt: manifest.createdAt,
+      nodeCount: manifest.nodeCount,
+      storedBytes: manifest.storedBytes,
+      expiresAt: manifest.expiresAt,
+    };
+    const manifestItem: Item = {
+      pk,
+      sk: manifestKey(manifest.nodeStatusVersion),
+      ...common,
+      codec: manifest.codec,
+      bucketCount: manifest.bucketCount,
+      rawBytes: manifest.rawBytes,
+      ...(manifest.chunks.length > 0 ? packManifestChunks(manifest.chunks) : {}),
+      ...(manifest.inline ? { inline: manifest.inline } : {}),
+    };
+    const historyItem: Item = { pk, sk: `T#${manifest.createdAt}#${manifest.nodeStatusVersion}`, ...common };
+    await this.batchWrite([manifestItem, historyItem]);
+    return costOf([manifestItem, historyItem]);
+  }
+
+  async renewManifest(uid: string, nodeStatusVersion: string, expiresAt: number): Promise<boolean> {
+    const outcome = await this.extendLease(
+      { pk: workflowKey(uid), sk: manifestKey(nodeStatusVersion) },
+      expiresAt,
+    );
+    return outcome !== 'missing';
+  }
+
+  /**
+   * The commit point. Timeline of the race it closes:
+   *
+   *   t0  stop reads record at resourceVersion 7
+   *   t1  controller commits 7 -> 8
+   *   t2  stop's put with `resourceVersion = 7` fails; it reloads 8 and retries
+   */
+  async commitRecord(
+    record: WorkflowRecord,
+    expectedResourceVersion: number | undefined,
+  ): Promise<WriteCost | 'conflict'> {
+    const item: Item = {
+      pk: workflowKey(record.uid),
+      sk: RECORD_SK,
+      ...record,
+      namespaceKey: `NS#${record.namespace}`,
+      namespaceSort: `${record.name}#${record.uid}`,
+      leaseShard: leaseShardOf(record.uid),
+    };
+    try {
+      await guarded(() =>
+        this.client.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: item,
+            ...(expectedResourceVersion === undefined
+              ? { ConditionExpression: 'attribute_not_exists(pk)' }
+              : {
+                  ConditionExpression: 'resourceVersion = :expected',
+                  ExpressionAttributeValues: { ':expected': expectedResourceVersion },
+                }),
+          }),
+        ),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'conflict';
+      throw error;
+    }
+    return costOf([item]);
+  }
+
+  async deleteRecord(uid: string): Promise<boolean> {
+    const { Attributes } = await guarded(() =>
+      this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: workflowKey(uid), sk: RECORD_SK },
+          ReturnValues: 'ALL_OLD',
+        }),
+      ),
+    );
+    return Attributes !== undefined;
+  }
+
+  async listRecords(namespace: string, limit: number, cursor?: string): Promise<Page<WorkflowSummary>> {
+    const index = table.indexes.byNamespace;
+    const startKey = cursor
+      ? decodeCursor(cursor, ['pk', 'sk', index.partitionKey, index.sortKey])
+      : undefined;
+    if (startKey && startKey[index.partitionKey] !== `NS#${namespace}`) {
+      throw new ValidationError('the `next` token belongs to another namespace; start from the first page');
+    }
+    const output = await guarded(() =>
+      this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: index.indexName,
+          KeyConditionExpression: '#namespaceKey = :namespaceKey',
+          ExpressionAttributeNames: { '#namespaceKey': index.partitionKey },
+          ExpressionAttributeValues: { ':namespaceKey': `NS#${namespace}` },
+          Limit: limit,
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      ),
+    );
+    return {
+      items: (output.Items ?? []).map(toSummary),
+      ...(output.LastEvaluatedKey ? { next: encodeCursor(output.LastEvaluatedKey) } : {}),
+    };
+  }
+
+  async listVersions(uid: string, limit: number): Promise<VersionSummary[]> {
+    const output = await guarded(() =>
+      this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :history)',
+          ExpressionAttributeValues: { ':pk': workflowKey(uid), ':history': 'T#' },
+          ScanIndexForward: false,
+          Limit: limit,
+        }),
+      ),
+    );
+    return (output.Items ?? []).map((item) => ({
+      nodeStatusVersion: item.nodeStatusVersion as string,
+      createdAt: item.createdAt as string,
+      expiresAt: Number(item.expiresAt),
+      nodeCount: Number(item.nodeCount),
+      storedBytes: Number(item.storedBytes),
+    }));
+  }
+
+  async findShortLeases(before: number, limit: number, cursor?: string): Promise<Page<LeaseEntry>> {
+    const index = table.indexes.byLease;
+    let shard = 0;
+    let startKey: Record<string, string | number> | undefined;
+    if (cursor) {
+      const decoded = decodeCursor(cursor, ['shard', 'key']) as { shard: number; key: string };
+      shard = Number(decoded.shard);
+      startKey =
+        decoded.key === ''
+          ? undefined
+          : decodeCursor(decoded.key, ['pk', 'sk', index.partitionKey, index.sortKey]);
+    }
+    while (shard < leaseShardCount) {
+      const output = await guarded(() =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: index.indexName,
+            KeyConditionExpression: '#shard = :shard AND #lease < :before',
+            ExpressionAttributeNames: { '#shard': index.partitionKey, '#lease': index.sortKey },
+            ExpressionAttributeValues: { ':shard': `LEASE#${shard}`, ':before': before },
+            Limit: limit,
+            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+          }),
+        ),
+      );
+      const items = (output.Items ?? []).map((item) => ({
+        uid: item.uid as string,
+        nodeStatusVersion: item.nodeStatusVersion as string,
+        leaseExpiresAt: Number(item.leaseExpiresAt),
+      }));
+      if (output.LastEvaluatedKey) {
+        startKey = output.LastEvaluatedKey as Record<string, string | number>;
+      } else {
+        shard++;
+        startKey = undefined;
+      }
+      if (items.length > 0) {
+        const next =
+          shard < leaseShardCount
+            ? encodeCursor({ shard, key: startKey ? encodeCursor(startKey) : '' })
+            : undefined;
+        return { items, ...(next ? { next } : {}) };
+      }
+    }
+    return { items: [] };
+  }
+
+  async minimumLease(): Promise<number | undefined> {
+    const index = table.indexes.byLease;
+    const leases = await Promise.all(
+      Array.from({ length: leaseShardCount }, async (_, shard) => {
+        const output = await guarded(() =>
+          this.client.send(
+            new QueryCommand({
+              TableName: this.tableName,
+              IndexName: index.indexName,
+              KeyConditionExpression: '#shard = :shard',
+              ExpressionAttributeNames: { '#shard': index.partitionKey },
+              ExpressionAttributeValues: { ':shard': `LEASE#${shard}` },
+              Limit: 1,
+            }),
+          ),
+        );
+        const item = output.Items?.[0];
+        return item ? Number(item.leaseExpiresAt) : undefined;
+      }),
+    );
+    const known = leases.filter((lease): lease is number => lease !== undefined);
+    return known.length > 0 ? Math.min(...known) : undefined;
+  }
+
+  async renewRecordLease(uid: string, nodeStatusVersion: string, leaseExpiresAt: number): Promise<boolean> {
+    try {
+      await guarded(() =>
+        this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { pk: workflowKey(uid), sk: RECORD_SK },
+            UpdateExpression: 'SET leaseExpiresAt = :lease',
+            ConditionExpression: 'nodeStatusVersion = :version AND leaseExpiresAt < :lease',
+            ExpressionAttributeValues: { ':version': nodeStatusVersion, ':lease': leaseExpiresAt },
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+}
