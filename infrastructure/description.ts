@@ -17,6 +17,11 @@ export interface HandlerDescription {
   /** File name under `functions/handlers/`, without extension. */
   readonly file: string;
   readonly tableAccess: TableAccess;
+  /**
+   * The handler deletes workflow records (invariant 5: the record only, its
+   * data expires). Only these handlers are granted `dynamodb:DeleteItem`.
+   */
+  readonly deletesRecords?: boolean;
   readonly memoryMb: number;
   readonly timeoutSeconds: number;
 }
@@ -57,11 +62,14 @@ export const handlers = {
   listVersions: handler('ListVersions', 'list-versions', 'read', 512),
   getVersion: handler('GetVersion', 'get-version', 'read', 1769),
   stopWorkflow: handler('StopWorkflow', 'stop-workflow', 'readWrite', 1769),
-  deleteWorkflow: handler('DeleteWorkflow', 'delete-workflow', 'readWrite', 256),
+  deleteWorkflow: { ...handler('DeleteWorkflow', 'delete-workflow', 'readWrite', 256), deletesRecords: true },
   listWorkflows: handler('ListWorkflows', 'list-workflows', 'read', 512),
   onNodesUpdated: handler('OnNodesUpdated', 'on-nodes-updated', 'readWrite'),
   onStopRequested: handler('OnStopRequested', 'on-stop-requested', 'readWrite', 1769),
-  onWorkflowDeleted: handler('OnWorkflowDeleted', 'on-workflow-deleted', 'readWrite', 256),
+  onWorkflowDeleted: {
+    ...handler('OnWorkflowDeleted', 'on-workflow-deleted', 'readWrite', 256),
+    deletesRecords: true,
+  },
   renew: handler('Renew', 'renew-leases', 'readWrite', 1024, 300),
 } as const satisfies Record<string, HandlerDescription>;
 
