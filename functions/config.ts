@@ -1,0 +1,45 @@
+/**
+ * Settings, read once from the environment and validated. Domain code never
+ * reads `process.env`; it gets what it needs from here.
+ */
+import { z } from 'zod';
+
+const flag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .default('false')
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const positiveInteger = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+export const configSchema = z.object({
+  /** Table holding records, manifests and chunks. */
+  WFO_TABLE_NAME: z.string().min(3).default('workflow-offload'),
+  /** R: a superseded version stays readable for at least this long. Default 48 h. */
+  WFO_RETENTION_SECONDS: positiveInteger(172_800),
+  /** Largest compressed node map kept inline in the record (Argo: MAX_WORKFLOW_SIZE). */
+  WFO_INLINE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(300_000)
+    .default(32 * 1024),
+  /** Always store node maps as chunks (Argo: ALWAYS_OFFLOAD_NODE_STATUS). */
+  WFO_ALWAYS_OFFLOAD: flag,
+  /** Largest decompressed request body. The default holds a 50,000-node workflow at ~800 bytes a node. */
+  WFO_MAX_BODY_BYTES: positiveInteger(128 * 1024 * 1024),
+  /** Another DynamoDB (DynamoDB Local, say) instead of the regional endpoint. */
+  DYNAMODB_ENDPOINT: z.string().url().optional(),
+  AWS_REGION: z.string().default('us-east-1'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Parses settings from an environment; throws one readable line per bad setting. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`invalid settings: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
