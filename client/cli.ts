@@ -7,6 +7,7 @@
  * it without spawning a process or opening a socket.
  */
 import { readFile } from 'node:fs/promises';
+import { text as readStream } from 'node:stream/consumers';
 import { parseArgs } from 'node:util';
 import {
   ConflictError,
@@ -19,7 +20,6 @@ import {
   type PutWorkflowBody,
   ServiceUnavailableError,
   stopStrategies,
-  type VersionResponse,
   WfoApiError,
   WfoClient,
   type WorkflowMetadata,
@@ -283,7 +283,7 @@ const commands: Readonly<Record<string, Command>> = {
     arguments: ['uid', 'version'],
     options: ['nodes'],
     async run(context, [uid = '', nodeStatusVersion = '']) {
-      const version: VersionResponse = await context.client.getVersion(uid, nodeStatusVersion);
+      const version = await context.client.getVersion(uid, nodeStatusVersion);
       if (context.values.json) return context.printJson(version);
       const nodeCount = Object.keys(version.nodes).length;
       context.print(
@@ -477,7 +477,7 @@ async function readJsonObject(file: string, io: CliIo): Promise<Record<string, u
   const source = file === '-' ? 'standard input' : file;
   let text: string;
   try {
-    text = file === '-' ? await readAll(io.stdin ?? process.stdin) : await readFile(file, 'utf8');
+    text = file === '-' ? await readStream(io.stdin ?? process.stdin) : await readFile(file, 'utf8');
   } catch (error) {
     throw new UsageError(`cannot read ${source}: ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -493,13 +493,6 @@ async function readJsonObject(file: string, io: CliIo): Promise<Record<string, u
     throw new UsageError(`${source} must hold a JSON object`);
   }
   return value as Record<string, unknown>;
-}
-
-async function readAll(stream: AsyncIterable<string | Uint8Array>): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream)
-    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk));
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function parsePhaseChange(argument: string): { nodeId: string; phase: NodePhase } {

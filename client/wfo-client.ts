@@ -571,14 +571,14 @@ function queryString(query: RequestSpec['query']): string {
 }
 
 /** `7` -> `"7"`; an already quoted or `*` value is sent as is. */
-export function quoteEtag(resourceVersion: string | undefined): string | undefined {
+function quoteEtag(resourceVersion: string | undefined): string | undefined {
   if (resourceVersion === undefined) return undefined;
   if (resourceVersion === '*' || /^(W\/)?".*"$/.test(resourceVersion)) return resourceVersion;
   return `"${resourceVersion}"`;
 }
 
 /** `"7"` or `W/"7"` -> `7`. */
-export function unquoteEtag(etag: string | null | undefined): string | undefined {
+function unquoteEtag(etag: string | null | undefined): string | undefined {
   if (etag === null || etag === undefined || etag === '') return undefined;
   const match = /^(?:W\/)?"(.*)"$/.exec(etag.trim());
   return match?.[1] ?? etag.trim();
@@ -665,12 +665,12 @@ function currentState(value: unknown): CurrentState | undefined {
 }
 
 /** `Retry-After` is either delta-seconds or an HTTP date. */
-export function parseRetryAfter(value: string | null, now: number = Date.now()): number | undefined {
+function parseRetryAfter(value: string | null): number | undefined {
   if (value === null || value.trim() === '') return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed);
   const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
 }
 
 function describeCause(error: unknown): string {

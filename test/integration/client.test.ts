@@ -436,6 +436,27 @@ describe('WfoClient retry on 503', () => {
     expect(requests).toHaveLength(3);
   });
 
+  it('reads a Retry-After given as an HTTP date', async () => {
+    const inTenSeconds = new Date(Date.now() + 10_000).toUTCString();
+    const answers = [unavailable(inTenSeconds), { status: 200, body: { status: 'ok' } }];
+    respond = () => answers[requests.length - 1] ?? unavailable('1');
+    const waits: number[] = [];
+    const client = new WfoClient({
+      baseUrl,
+      retry: { retries: 1 },
+      sleep: async (milliseconds) => {
+        waits.push(milliseconds);
+      },
+    });
+
+    await client.health();
+
+    // HTTP dates have whole seconds: anything from 8 to 11 s is the date read right.
+    expect(waits).toHaveLength(1);
+    expect(waits[0]).toBeGreaterThanOrEqual(8000);
+    expect(waits[0]).toBeLessThanOrEqual(11_000);
+  });
+
   it('resends the same gzip body on every attempt and gives up after the retry budget', async () => {
     respond = () => unavailable('0');
     const client = new WfoClient({ baseUrl });
