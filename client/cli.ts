@@ -216,6 +216,15 @@ const commands: Readonly<Record<string, Command>> = {
       const delta = (
         values.file === undefined ? {} : await readJsonObject(values.file, context.io)
       ) as NodeDelta;
+      if (
+        delta.set !== undefined &&
+        (delta.set === null || typeof delta.set !== 'object' || Array.isArray(delta.set))
+      ) {
+        throw new UsageError("the delta's set must be an object mapping node id to node");
+      }
+      if (delta.remove !== undefined && !Array.isArray(delta.remove)) {
+        throw new UsageError("the delta's remove must be an array of node ids");
+      }
       const set: NodeMap = { ...delta.set };
       const remove = [...(delta.remove ?? []), ...(values.remove ?? [])];
       let ifMatch = values['if-match'];

@@ -100,6 +100,7 @@ beforeAll(async () => {
   );
   await writeFile(file('broken.json'), '{"namespace": ');
   await writeFile(file('array.json'), '[]');
+  await writeFile(file('bad-delta.json'), JSON.stringify({ remove: 'n1' }));
 });
 
 afterAll(async () => {
@@ -173,6 +174,13 @@ describe('wfo argument parsing', () => {
 
     expect(result.code).toBe(exitCodes.usage);
     expect(result.stderr).toMatch(message);
+  });
+
+  it('exits 2 when a delta file has a remove that is not a list', async () => {
+    const result = await run(['patch', 'wf-1', '-f', file('bad-delta.json')]);
+
+    expect(result.code).toBe(exitCodes.usage);
+    expect(result.stderr).toMatch(/the delta's remove must be an array of node ids/);
   });
 
   it('takes the base URL from --url, then $WFO_URL, then the default', async () => {
