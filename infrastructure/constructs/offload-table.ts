@@ -1,0 +1,115 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import { keyAttributeTypes, type TableAccess, table } from '#infrastructure/description';
+
+export interface OffloadTableProps {
+  /** @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+  /** Off only for throwaway test stacks. @default true */
+  readonly deletionProtection?: boolean;
+  /** Customer-managed key. @default an AWS-owned key (no KMS charge, no key policy to manage) */
+  readonly encryptionKey?: IKey;
+}
+
+/** What a handler may do to the table, beyond its tableAccess level. */
+export interface TableGrantOptions {
+  /** Grant `dynamodb:DeleteItem` (record deletion only; see invariant 5). */
+  readonly deletesRecords?: boolean;
+}
+
+type KeyAttributeName = keyof typeof keyAttributeTypes;
+
+const attribute = (name: KeyAttributeName) => ({
+  name,
+  type: keyAttributeTypes[name] === 'N' ? AttributeType.NUMBER : AttributeType.STRING,
+});
+
+/**
+ * Exactly what the domain store calls, nothing more: no Scan (listing uses
+ * the namespace index, the renewer the lease index), no table management.
+ */
+const itemReadActions = ['dynamodb:GetItem', 'dynamodb:BatchGetItem'];
+const queryActions = ['dynamodb:Query'];
+const writeActions = ['dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:UpdateItem'];
+const deleteActions = ['dynamodb:DeleteItem'];
+
+/**
+ * The one table of the service (design section 3), built from
+ * `description.table`: `pk`/`sk`, TTL on `expiresAt`, the namespace and lease
+ * indexes, on-demand billing, point-in-time recovery, deletion protection.
+ */
+export class OffloadTable extends Construct {
+  readonly table: TableV2;
+  private readonly encryptionKey?: IKey;
+
+  constructor(scope: Construct, id: string, props: OffloadTableProps = {}) {
+    super(scope, id);
+    this.encryptionKey = props.encryptionKey;
+    this.table = new TableV2(this, 'Table', {
+      partitionKey: attribute(table.partitionKey),
+      sortKey: attribute(table.sortKey),
+      timeToLiveAttribute: table.timeToLiveAttribute,
+      billing: Billing.onDemand(),
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: props.deletionProtection ?? true,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      encryption: props.encryptionKey
+        ? TableEncryptionV2.customerManagedKey(props.encryptionKey)
+        : TableEncryptionV2.dynamoOwnedKey(),
+      globalSecondaryIndexes: Object.values(table.indexes).map((index) => ({
+        indexName: index.indexName,
+        partitionKey: attribute(index.partitionKey),
+        sortKey: attribute(index.sortKey),
+        projectionType: ProjectionType.INCLUDE,
+        nonKeyAttributes: [...index.nonKeyAttributes],
+      })),
+    });
+  }
+
+  /** ARNs of the global secondary indexes, named one by one so no policy needs `index/*`. */
+  get indexArns(): string[] {
+    return Object.values(table.indexes).map((index) => `${this.table.tableArn}/index/${index.indexName}`);
+  }
+
+  /**
+   * Least-privilege data access for a handler: 'read' gets item reads and
+   * queries only; 'readWrite' adds puts and updates; DeleteItem only with
+   * `deletesRecords`. With a customer-managed key, the matching KMS grant.
+   */
+  grantAccess(grantee: IGrantable, access: TableAccess, options: TableGrantOptions = {}): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: itemReadActions,
+        resources: [this.table.tableArn],
+      }),
+    );
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: queryActions,
+        resources: [this.table.tableArn, ...this.indexArns],
+      }),
+    );
+    if (access === 'readWrite') {
+      grantee.grantPrincipal.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: [...writeActions, ...(options.deletesRecords ? deleteActions : [])],
+          resources: [this.table.tableArn],
+        }),
+      );
+    }
+    if (this.encryptionKey) {
+      if (access === 'readWrite') this.encryptionKey.grantEncryptDecrypt(grantee);
+      else this.encryptionKey.grantDecrypt(grantee);
+    }
+  }
+}
+
+/** Every data-plane action a handler can be granted, for tests and reviews. */
+export const tableActions = {
+  read: [...itemReadActions, ...queryActions],
+  write: writeActions,
+  delete: deleteActions,
+} as const;

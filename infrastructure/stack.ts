@@ -1,0 +1,190 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { HandlerFunction } from '#infrastructure/constructs/handler-function';
+import { OffloadHttpApi } from '#infrastructure/constructs/http-api';
+import { Monitoring } from '#infrastructure/constructs/monitoring';
+import { acknowledgeNagFinding } from '#infrastructure/constructs/nag';
+import { OffloadTable } from '#infrastructure/constructs/offload-table';
+import { RenewSchedule } from '#infrastructure/constructs/renew-schedule';
+import { WorkflowEvents } from '#infrastructure/constructs/workflow-events';
+import {
+  eventRules,
+  eventSource,
+  type HandlerDescription,
+  handlers,
+  routes,
+  schedules,
+} from '#infrastructure/description';
+import { defaultMetricsNamespace } from '#infrastructure/metric-names';
+
+/** R, the retention of superseded versions (design invariant 3): 48 hours. */
+export const defaultRetentionSeconds = 172_800;
+
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+export interface WorkflowOffloadStackProps extends StackProps {
+  /** R in seconds: how long a superseded version stays readable. @default 172800 (48 h) */
+  readonly retentionSeconds?: number;
+  /** Subscribe this address to the alarm topic. @default no subscription */
+  readonly alarmEmail?: string;
+  /** Retention of the handler and access log groups. @default one month */
+  readonly logRetention?: RetentionDays;
+  /**
+   * What happens to the table (and the log groups) when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly tableRemovalPolicy?: RemovalPolicy;
+  /** DynamoDB deletion protection; turn off only for throwaway test stacks. @default true */
+  readonly deletionProtection?: boolean;
+  /** Customer-managed KMS key for the table. @default an AWS-owned key */
+  readonly encryptionKey?: IKey;
+  /** ARN of an existing customer-managed key, when not passing `encryptionKey`. */
+  readonly encryptionKeyArn?: string;
+  /** Route events from this existing bus instead of creating one. @default a new bus */
+  readonly existingEventBusName?: string;
+  /** CloudWatch namespace of the custom metrics. @default 'WorkflowOffload' */
+  readonly metricsNamespace?: string;
+  /** Powertools log level of the handlers. @default 'INFO' */
+  readonly logLevel?: LogLevel;
+}
+
+/**
+ * The whole service (design section 7): the table, one function per handler,
+ * the IAM-authorised HTTP API, the event bus and rules, the renew schedule,
+ * one dead-letter queue, and the dashboard and alarms. Routes, rules,
+ * schedules and the table come from `description.ts`, the same module the
+ * local runtime reads.
+ */
+export class WorkflowOffloadStack extends Stack {
+  readonly table: OffloadTable;
+  readonly functions: ReadonlyMap<string, HandlerFunction>;
+  readonly deadLetterQueue: Queue;
+  readonly httpApi: OffloadHttpApi;
+  readonly events: WorkflowEvents;
+  readonly renewSchedules: RenewSchedule[];
+  readonly monitoring: Monitoring;
+  readonly retentionSeconds: number;
+
+  constructor(scope: Construct, id: string, props: WorkflowOffloadStackProps = {}) {
+    super(scope, id, props);
+
+    const retentionSeconds = props.retentionSeconds ?? defaultRetentionSeconds;
+    if (!Number.isInteger(retentionSeconds) || retentionSeconds < 60) {
+      throw new Error(
+        `retentionSeconds must be a whole number of seconds, at least 60; got ${retentionSeconds}`,
+      );
+    }
+    this.retentionSeconds = retentionSeconds;
+    const tableRemovalPolicy = props.tableRemovalPolicy ?? RemovalPolicy.RETAIN;
+    // Logs follow the table: kept with a kept table, removed with a throwaway one.
+    const logRemovalPolicy =
+      tableRemovalPolicy === RemovalPolicy.DESTROY ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+    const metricsNamespace = props.metricsNamespace ?? defaultMetricsNamespace;
+
+    this.table = new OffloadTable(this, 'Storage', {
+      removalPolicy: tableRemovalPolicy,
+      deletionProtection: props.deletionProtection ?? true,
+      encryptionKey:
+        props.encryptionKey ??
+        (props.encryptionKeyArn ? Key.fromKeyArn(this, 'TableKey', props.encryptionKeyArn) : undefined),
+    });
+
+    // One queue for everything that could not be processed asynchronously:
+    // undeliverable events (EventBridge), events a handler kept failing on
+    // (Lambda's async retries), and undeliverable renew runs (Scheduler).
+    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      enforceSSL: true,
+      encryption: QueueEncryption.SQS_MANAGED,
+      retentionPeriod: Duration.days(14),
+    });
+    acknowledgeNagFinding(
+      this.deadLetterQueue,
+      'Serverless-SQSRedrivePolicy',
+      'This queue is itself the dead-letter queue of the event rules, the asynchronously invoked handlers and the renew schedule; nothing consumes it automatically, an operator inspects and redrives its messages, so it needs no dead-letter queue of its own.',
+    );
+
+    const asyncHandlers = new Set<HandlerDescription>([
+      ...eventRules.map((rule) => rule.handler),
+      ...schedules.map((schedule) => schedule.handler),
+    ]);
+    const functions = new Map<string, HandlerFunction>();
+    for (const handler of Object.values(handlers) as HandlerDescription[]) {
+      const handlerFunction = new HandlerFunction(this, handler.name, {
+        handler,
+        tableName: this.table.table.tableName,
+        retentionSeconds,
+        metricsNamespace,
+        logLevel: props.logLevel ?? 'INFO',
+        logRetention,
+        logRemovalPolicy,
+        deadLetterQueue: asyncHandlers.has(handler) ? this.deadLetterQueue : undefined,
+      });
+      this.table.grantAccess(handlerFunction.function, handler.tableAccess, {
+        deletesRecords: handler.deletesRecords,
+      });
+      functions.set(handler.name, handlerFunction);
+    }
+    this.functions = functions;
+    const lambdaByName = new Map<string, IFunction>(
+      [...functions].map(([name, handlerFunction]) => [name, handlerFunction.function]),
+    );
+
+    this.httpApi = new OffloadHttpApi(this, 'Http', {
+      routes,
+      functions: lambdaByName,
+      logRetention,
+      logRemovalPolicy,
+    });
+
+    this.events = new WorkflowEvents(this, 'Events', {
+      eventSource,
+      rules: eventRules,
+      functions: lambdaByName,
+      deadLetterQueue: this.deadLetterQueue,
+      existingEventBusName: props.existingEventBusName,
+    });
+
+    this.renewSchedules = schedules.map((schedule) => {
+      const fn = lambdaByName.get(schedule.handler.name);
+      if (!fn) throw new Error(`no function for scheduled handler '${schedule.handler.name}'`);
+      return new RenewSchedule(this, schedule.name, {
+        schedule,
+        function: fn,
+        retentionSeconds,
+        deadLetterQueue: this.deadLetterQueue,
+      });
+    });
+    const renewSchedule = this.renewSchedules.find(
+      (schedule) => schedule.description.handler === handlers.renew,
+    );
+
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      metricsNamespace,
+      retentionSeconds,
+      renewInterval: renewSchedule?.interval ?? Duration.seconds(retentionSeconds / 4),
+      functions: lambdaByName,
+      table: this.table.table,
+      deadLetterQueue: this.deadLetterQueue,
+      api: this.httpApi.api,
+      alarmEmail: props.alarmEmail,
+    });
+
+    new CfnOutput(this, 'ApiUrl', {
+      description: 'Base URL of the HTTP API (requests must be SigV4-signed for execute-api)',
+      value: this.httpApi.url,
+    });
+    new CfnOutput(this, 'EventBusName', {
+      description: `Bus to put workflow events on (source '${eventSource}')`,
+      value: this.events.eventBus.eventBusName,
+    });
+    new CfnOutput(this, 'TableName', { value: this.table.table.tableName });
+    new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
+  }
+}
