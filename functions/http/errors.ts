@@ -1,0 +1,114 @@
+/**
+ * The one place where errors become HTTP responses (design section 5).
+ *
+ * Status below 500: the message was written for the caller and is exposed as
+ * is (middy's `expose = status < 500` idea). 500: a generic message and the
+ * correlation id, never the error's own text, stack or cause. 503: the
+ * failure is transient and the answer carries `Retry-After`.
+ */
+import {
+  ConflictError,
+  type CurrentState,
+  PayloadTooLargeError,
+  StoreUnavailableError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+  VersionNotFoundError,
+  WorkflowNotFoundError,
+} from '#domain/errors';
+
+/** The contract's error codes and their statuses. */
+export const errorStatus = {
+  BadRequest: 400,
+  NotFound: 404,
+  Conflict: 409,
+  PayloadTooLarge: 413,
+  UnsupportedMediaType: 415,
+  InternalError: 500,
+  ServiceUnavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof errorStatus;
+
+/** `{"error": "<Code>", "message": "<text for a person>"}`, plus `current` on a 409. */
+export interface ErrorBody {
+  readonly error: ErrorCode;
+  readonly message: string;
+  readonly current?: CurrentState;
+}
+
+/** An error response before serialisation. */
+export interface HttpError {
+  readonly statusCode: number;
+  readonly headers: Record<string, string>;
+  readonly body: ErrorBody;
+}
+
+/** Default wait a 503 asks for when the error does not say. */
+const defaultRetryAfterSeconds = 1;
+
+/** middy's own timeout (the invocation ran out of time): transient, like a busy database. */
+const isInvocationTimeout = (error: unknown): boolean =>
+  error instanceof Error &&
+  error.name === 'TimeoutError' &&
+  (error.cause as { package?: string } | undefined)?.package === '@middy/core';
+
+/**
+ * The response for an error. `correlationId` is quoted in the generic 500
+ * message so that a person can find the logged details.
+ *
+ * @example
+ * httpErrorOf(new WorkflowNotFoundError('wf-1'))
+ * // { statusCode: 404, headers: {}, body: { error: 'NotFound', message: "workflow 'wf-1' does not exist" } }
+ */
+export function httpErrorOf(error: unknown, correlationId?: string): HttpError {
+  if (error instanceof ValidationError) return errorOf('BadRequest', error.message);
+  if (error instanceof WorkflowNotFoundError || error instanceof VersionNotFoundError)
+    return errorOf('NotFound', error.message);
+  if (error instanceof ConflictError) {
+    return {
+      statusCode: errorStatus.Conflict,
+      headers: {},
+      body: {
+        error: 'Conflict',
+        message: error.message,
+        ...(error.current
+          ? {
+              current: {
+                resourceVersion: String(error.current.resourceVersion),
+                nodeStatusVersion: error.current.nodeStatusVersion,
+              },
+            }
+          : {}),
+      },
+    };
+  }
+  if (error instanceof PayloadTooLargeError) return errorOf('PayloadTooLarge', error.message);
+  if (error instanceof UnsupportedMediaTypeError) return errorOf('UnsupportedMediaType', error.message);
+  if (error instanceof StoreUnavailableError) {
+    // The store's own messages are written for callers ("the database is busy ...; retry shortly").
+    return serviceUnavailable(error.message, error.retryAfterSeconds);
+  }
+  if (isInvocationTimeout(error)) {
+    return serviceUnavailable('the request ran out of time; retry shortly', defaultRetryAfterSeconds);
+  }
+  return errorOf(
+    'InternalError',
+    `the service failed to handle this request${correlationId ? ` (correlation id ${correlationId})` : ''}; it has been logged`,
+  );
+}
+
+/** An error response with a code and message of your own. */
+export function errorOf(code: ErrorCode, message: string, headers: Record<string, string> = {}): HttpError {
+  return { statusCode: errorStatus[code], headers, body: { error: code, message } };
+}
+
+function serviceUnavailable(message: string, retryAfterSeconds: number): HttpError {
+  const seconds = Number.isFinite(retryAfterSeconds)
+    ? Math.max(1, Math.ceil(retryAfterSeconds))
+    : defaultRetryAfterSeconds;
+  return errorOf('ServiceUnavailable', message, { 'retry-after': String(seconds) });
+}
+
+/** True when the error is the caller's to fix (a 4xx): retrying the same request cannot succeed. */
+export const isClientError = (error: unknown): boolean => httpErrorOf(error).statusCode < 500;

@@ -1,0 +1,243 @@
+/**
+ * The middy stacks every handler is wrapped in: Powertools Tracer, Logger
+ * (with a correlation id) and Metrics, then, for HTTP, response compression,
+ * the error-to-HTTP mapper and the JSON body decoder. Handlers stay thin:
+ * parse, call the domain, map the result.
+ *
+ * Order matters: middy runs `before` in `use` order and `after`/`onError` in
+ * reverse, so the error mapper turns an error into a response first, the
+ * compressor then encodes it, and Metrics publishes last.
+ */
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy, { type MiddlewareObj, type Request } from '@middy/core';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+  EventBridgeEvent,
+  ScheduledEvent,
+} from 'aws-lambda';
+import type { z } from 'zod';
+import { ConflictError, VersionMissingError } from '#domain/errors';
+import { metricNames } from '#infrastructure/metric-names';
+import { serviceFromEnvironment } from '#store/clients';
+import { type ErrorCode, httpErrorOf } from './errors.ts';
+import { addMetric, logger, metrics, tracer } from './observability.ts';
+import { acceptsGzip, decodeJsonBody, lowerCaseHeaders } from './request.ts';
+import { errorResponse } from './responses.ts';
+import { eventBridgeEventSchema, parseWith } from './schemas.ts';
+
+const gzip = promisify(gzipCallback);
+
+/** Responses at most this large are sent as they are: gzip would cost more than it saves. */
+export const gzipMinBytes = 1024;
+
+/** A `x-correlation-id` we are willing to log and echo. */
+const correlationIdPattern = /^[A-Za-z0-9._:/=+-]{1,128}$/;
+
+/** An API Gateway v2 event after the body decoder: headers lower-cased, `body` parsed JSON (or undefined). */
+export type JsonHttpEvent = Omit<APIGatewayProxyEventV2, 'body' | 'headers'> & {
+  headers: Record<string, string | undefined>;
+  body?: unknown;
+};
+
+type HttpResult = APIGatewayProxyStructuredResultV2;
+
+const correlationIdOf = (): string | undefined => {
+  const id = logger.getCorrelationId();
+  return typeof id === 'string' ? id : undefined;
+};
+
+/**
+ * Logs and counts an error on its way out: conflicts, and VersionMissing,
+ * which must never happen (invariant 4) and pages someone when it does.
+ */
+function observeError(error: unknown, statusCode: number): void {
+  if (error instanceof ConflictError) addMetric(metricNames.conflicts, 1);
+  if (error instanceof VersionMissingError) {
+    addMetric(metricNames.versionMissing, 1);
+    logger.error('version missing: a reader followed a pointer to data that is gone', {
+      error,
+      uid: error.uid,
+      nodeStatusVersion: error.nodeStatusVersion,
+      missingKeys: error.missingKeys.slice(0, 10),
+    });
+    return;
+  }
+  if (statusCode >= 500 && statusCode !== 503) logger.error('request failed', { error });
+  else if (statusCode === 503) logger.warn('request failed; the caller may retry', { error });
+  else logger.info('request rejected', { statusCode, reason: (error as Error).message });
+}
+
+/** Correlation id: the caller's `x-correlation-id`, else API Gateway's request id, else Lambda's. */
+const httpCorrelation = (): MiddlewareObj<JsonHttpEvent, HttpResult> => ({
+  before: (request) => {
+    const headers = lowerCaseHeaders(request.event.headers);
+    request.event.headers = headers;
+    const fromCaller = headers['x-correlation-id'];
+    logger.setCorrelationId(
+      fromCaller && correlationIdPattern.test(fromCaller)
+        ? fromCaller
+        : (request.event.requestContext?.requestId ?? request.context.awsRequestId),
+    );
+  },
+});
+
+/** Decodes the JSON body (gzip, base64, bounded) into `event.body`. */
+const jsonBody = (maxBytes: number): MiddlewareObj<JsonHttpEvent, HttpResult> => ({
+  before: async (request) => {
+    const event = request.event;
+    event.body = await decodeJsonBody(
+      {
+        body: event.body as string | undefined,
+        isBase64Encoded: event.isBase64Encoded,
+        headers: event.headers,
+      },
+      { maxBytes },
+    );
+    event.isBase64Encoded = false;
+  },
+});
+
+/** Every error becomes the contract's error response, here and only here. */
+const httpErrors = (): MiddlewareObj<JsonHttpEvent, HttpResult> => ({
+  onError: (request) => {
+    const http = httpErrorOf(request.error, correlationIdOf());
+    observeError(request.error, http.statusCode);
+    request.response = errorResponse(http);
+  },
+});
+
+/** Gzips large JSON responses the caller accepts gzip for; echoes the correlation id. */
+const responseEncoding = (): MiddlewareObj<JsonHttpEvent, HttpResult> => {
+  const encode = async (request: Request<JsonHttpEvent, HttpResult>) => {
+    const response = request.response;
+    if (response === undefined || response === null || typeof response !== 'object') return;
+    const headers: Record<string, string | number | boolean> = { ...response.headers };
+    const correlationId = correlationIdOf();
+    if (correlationId) headers['x-correlation-id'] = correlationId;
+    if (typeof response.body === 'string' && !response.isBase64Encoded) {
+      headers.vary = 'accept-encoding';
+      const size = Buffer.byteLength(response.body);
+      const acceptEncoding = lowerCaseHeaders(request.event.headers)['accept-encoding'];
+      if (size > gzipMinBytes && acceptsGzip(acceptEncoding)) {
+        const compressed = await gzip(response.body);
+        request.response = {
+          ...response,
+          headers: { ...headers, 'content-encoding': 'gzip' },
+          body: compressed.toString('base64'),
+          isBase64Encoded: true,
+        };
+        return;
+      }
+    }
+    request.response = { ...response, headers };
+  };
+  return { after: encode, onError: encode };
+};
+
+export interface HttpHandlerOptions {
+  /** Decode a JSON request body into `event.body` (PUT, PATCH, POST). */
+  readonly jsonBody?: boolean;
+}
+
+/**
+ * Wraps an API Gateway v2 handler in the HTTP middleware stack.
+ *
+ * @example
+ * export const handler = httpHandler({ jsonBody: true }, async (event) => {
+ *   const body = parseWith(stopBodySchema, event.body, 'request body');
+ *   ...
+ *   return json(200, workflowBody(result.workflow));
+ * });
+ */
+export function httpHandler(
+  options: HttpHandlerOptions,
+  handle: (event: JsonHttpEvent, context: Context) => Promise<HttpResult>,
+) {
+  const { config } = serviceFromEnvironment();
+  const stack = middy<JsonHttpEvent, HttpResult>()
+    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(httpCorrelation())
+    .use(logMetrics(metrics))
+    .use(responseEncoding())
+    .use(httpErrors());
+  if (options.jsonBody) stack.use(jsonBody(config.WFO_MAX_BODY_BYTES));
+  return stack.handler(handle);
+}
+
+// ------------------------------------------------------------------ events
+
+/** What an event handler did. Lambda ignores it; the local runtime reports `dropped` as a failed entry. */
+export type EventOutcome =
+  | { readonly outcome: 'applied' | 'unchanged' }
+  | { readonly outcome: 'dropped'; readonly error: { readonly code: ErrorCode; readonly message: string } };
+
+type WorkflowEvent = EventBridgeEvent<string, unknown>;
+
+const eventCorrelation = (): MiddlewareObj<WorkflowEvent, EventOutcome> => ({
+  before: (request) => {
+    logger.setCorrelationId(request.event?.id ?? request.context.awsRequestId);
+    logger.appendKeys({ detailType: request.event?.['detail-type'] });
+  },
+});
+
+/**
+ * At-least-once delivery: an event that can never succeed (what HTTP would
+ * answer 4xx: a bad detail, an unknown workflow) is logged and dropped, so it
+ * is not retried for a day and then dead-lettered for nothing. Anything
+ * retryable or unexpected (503, 500, VersionMissing) is thrown: EventBridge
+ * retries, then sends it to the dead-letter queue.
+ */
+const eventErrors = (): MiddlewareObj<WorkflowEvent, EventOutcome> => ({
+  onError: (request) => {
+    const http = httpErrorOf(request.error, correlationIdOf());
+    observeError(request.error, http.statusCode);
+    if (http.statusCode < 500) {
+      logger.warn('dropping an event that can never succeed', {
+        error: http.body.error,
+        reason: http.body.message,
+      });
+      request.response = { outcome: 'dropped', error: { code: http.body.error, message: http.body.message } };
+    }
+  },
+});
+
+/**
+ * Wraps an EventBridge rule target: parses the event and its detail with
+ * `detailSchema`, then calls `handle` with the detail.
+ */
+export function eventHandler<T extends z.ZodType>(
+  detailSchema: T,
+  handle: (detail: z.output<T>, event: WorkflowEvent) => Promise<EventOutcome>,
+) {
+  return middy<WorkflowEvent, EventOutcome>()
+    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(eventCorrelation())
+    .use(logMetrics(metrics))
+    .use(eventErrors())
+    .handler(async (event) => {
+      const parsed = parseWith(eventBridgeEventSchema, event, 'event');
+      return handle(parseWith(detailSchema, parsed.detail, 'event detail'), event);
+    });
+}
+
+/** Wraps a scheduled handler; errors are logged and thrown, so the scheduler retries. */
+export function scheduledHandler<R>(handle: (event: ScheduledEvent) => Promise<R>) {
+  return middy<ScheduledEvent, R>()
+    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics))
+    .use({
+      onError: (request) => {
+        observeError(request.error, httpErrorOf(request.error).statusCode);
+      },
+    })
+    .handler(handle);
+}

@@ -1,0 +1,159 @@
+/**
+ * `POST /events`: the local stand-in for EventBridge `PutEvents`. Entries are
+ * matched against `description.eventRules` (source must be
+ * `description.eventSource`, detail-type picks the rule) and delivered to the
+ * rule's real handler as an EventBridge event, synchronously, so a caller sees
+ * the effect as soon as the response arrives.
+ *
+ * Deployed, a delivery failure is retried and then dead-lettered; here the
+ * retries happen inline and a failure that outlives them is reported as a
+ * failed entry, as is an entry that matches no rule or that the handler
+ * dropped as invalid (which a deployed bus would only show in the logs).
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { ValidationError } from '#domain/errors';
+import type { EventRuleDescription, HandlerDescription } from '#infrastructure/description';
+import { invokeWithTimeout, type LambdaHandler, lambdaContext } from './lambda.ts';
+
+/** EventBridge accepts at most 10 entries per PutEvents call. */
+const maxEntries = 10;
+/** Deliveries a failing (retryable) entry gets before it is reported failed. */
+const deliveryAttempts = 3;
+
+const putEventsSchema = z.object({
+  Entries: z
+    .array(
+      z.object({
+        Source: z.string().optional(),
+        DetailType: z.string().optional(),
+        Detail: z.string().optional(),
+        EventBusName: z.string().optional(),
+        Resources: z.array(z.string()).optional(),
+        Time: z.union([z.string(), z.number()]).optional(),
+      }),
+    )
+    .min(1, 'needs at least one entry')
+    .max(maxEntries, `takes at most ${maxEntries} entries`),
+});
+
+export type PutEventsResultEntry =
+  | { readonly EventId: string }
+  | { readonly ErrorCode: string; readonly ErrorMessage: string };
+
+export interface PutEventsResult {
+  readonly FailedEntryCount: number;
+  readonly Entries: readonly PutEventsResultEntry[];
+}
+
+export interface EventRouterOptions {
+  readonly source: string;
+  readonly rules: readonly EventRuleDescription[];
+  readonly region: string;
+  readonly loadHandler: (handler: HandlerDescription) => Promise<LambdaHandler>;
+  /** Reports a delivery that failed for good (the local dead-letter queue). */
+  readonly onDeadLetter?: (detailType: string, error: unknown) => void;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Validates a PutEvents request body; a bad shape is the caller's error (400). */
+export function parsePutEvents(body: unknown): z.output<typeof putEventsSchema> {
+  const parsed = putEventsSchema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.map(String).join('.') || 'body'} ${issue.message}`);
+  throw new ValidationError(`PutEvents request: ${problems.join('; ')}`);
+}
+
+/** Delivers each entry to the targets of the rules it matches; one result per entry, in order. */
+export async function putEvents(body: unknown, options: EventRouterOptions): Promise<PutEventsResult> {
+  const { Entries } = parsePutEvents(body);
+  const results: PutEventsResultEntry[] = [];
+  for (const entry of Entries) results.push(await deliver(entry, options));
+  return {
+    FailedEntryCount: results.filter((result) => 'ErrorCode' in result).length,
+    Entries: results,
+  };
+}
+
+async function deliver(
+  entry: { Source?: string; DetailType?: string; Detail?: string; Resources?: string[] },
+  options: EventRouterOptions,
+): Promise<PutEventsResultEntry> {
+  if (!entry.Source || !entry.DetailType || entry.Detail === undefined) {
+    return { ErrorCode: 'MalformedEntry', ErrorMessage: 'an entry needs Source, DetailType and Detail' };
+  }
+  let detail: unknown;
+  try {
+    detail = JSON.parse(entry.Detail);
+  } catch {
+    return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is not valid JSON' };
+  }
+  if (detail === null || typeof detail !== 'object' || Array.isArray(detail)) {
+    return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail must be a JSON object' };
+  }
+  const rules =
+    entry.Source === options.source
+      ? options.rules.filter((rule) => rule.detailType === entry.DetailType)
+      : [];
+  if (rules.length === 0) {
+    return {
+      ErrorCode: 'NoMatchingRule',
+      ErrorMessage: `no rule matches Source '${entry.Source}' and DetailType '${entry.DetailType}'; rules match Source '${options.source}' with DetailType ${options.rules.map((rule) => `'${rule.detailType}'`).join(', ')}`,
+    };
+  }
+  const eventId = randomUUID();
+  const event = {
+    version: '0',
+    id: eventId,
+    'detail-type': entry.DetailType,
+    source: entry.Source,
+    account: '000000000000',
+    time: new Date().toISOString(),
+    region: options.region,
+    resources: entry.Resources ?? [],
+    detail,
+  };
+  for (const rule of rules) {
+    const failure = await deliverToTarget(rule, event, options);
+    if (failure) return failure;
+  }
+  return { EventId: eventId };
+}
+
+async function deliverToTarget(
+  rule: EventRuleDescription,
+  event: unknown,
+  options: EventRouterOptions,
+): Promise<PutEventsResultEntry | undefined> {
+  const handler = await options.loadHandler(rule.handler);
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= deliveryAttempts; attempt++) {
+    try {
+      const context = lambdaContext(rule.handler, options.region);
+      const outcome = (await invokeWithTimeout(
+        handler,
+        event,
+        context,
+        rule.handler.timeoutSeconds * 1000 + 1000,
+      )) as { outcome?: string; error?: { code?: string; message?: string } } | undefined;
+      if (outcome?.outcome === 'dropped') {
+        return {
+          ErrorCode: outcome.error?.code ?? 'BadRequest',
+          ErrorMessage: outcome.error?.message ?? 'the event was dropped as invalid',
+        };
+      }
+      return undefined;
+    } catch (error) {
+      lastError = error;
+      if (attempt < deliveryAttempts) await sleep(100 * attempt);
+    }
+  }
+  options.onDeadLetter?.(rule.detailType, lastError);
+  return {
+    ErrorCode: 'DeliveryFailed',
+    ErrorMessage: `the ${rule.handler.name} target failed ${deliveryAttempts} times; deployed, the event would go to the dead-letter queue`,
+  };
+}

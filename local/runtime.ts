@@ -1,0 +1,444 @@
+/**
+ * The local runtime behind `npm start`: DynamoDB Local (or the DynamoDB that
+ * `DYNAMODB_ENDPOINT` names), the table as the CDK stack defines it, every
+ * route of `description.routes` served by invoking the real handlers with API
+ * Gateway v2 events, `POST /events` routed by `description.eventRules`, and
+ * the renewer on the timer `description.schedules` gives. Nothing here is a
+ * second implementation of the service: it only plays API Gateway, Lambda,
+ * EventBridge and the scheduler.
+ */
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type Config, loadConfig } from '#config';
+import { PayloadTooLargeError } from '#domain/errors';
+import { httpErrorOf } from '#http/errors';
+import { decodeJsonBody } from '#http/request';
+import {
+  eventRules,
+  eventSource,
+  type HandlerDescription,
+  routes,
+  schedules,
+} from '#infrastructure/description';
+import { serviceName } from '#infrastructure/metric-names';
+import { ensureTable } from '#store/table-definition';
+import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
+import { putEvents } from './events.ts';
+import {
+  apiGatewayEvent,
+  invokeWithTimeout,
+  type LambdaHandler,
+  lambdaContext,
+  sendJson,
+  sendLambdaResult,
+} from './lambda.ts';
+import { compileRoutes, matchRoute } from './routes.ts';
+
+/** The project root: `.wfo-data/` lives here, whatever the working directory. */
+export const projectRoot = fileURLToPath(new URL('..', import.meta.url));
+
+export interface LocalRuntimeOptions {
+  /** Port to listen on; 0 picks a free one. Default 3000. */
+  readonly port?: number;
+  /** Interface to listen on. Default 127.0.0.1: a development server is not for the network. */
+  readonly host?: string;
+  /** Use this DynamoDB instead of starting DynamoDB Local. */
+  readonly dynamodbEndpoint?: string;
+  /** DynamoDB Local keeps its data in memory only (ignored with `dynamodbEndpoint`). */
+  readonly inMemory?: boolean;
+  /** Where DynamoDB Local keeps its data. Default `<project>/.wfo-data`. */
+  readonly dataDirectory?: string;
+  /** Table name; default WFO_TABLE_NAME, else the configured default. */
+  readonly tableName?: string;
+  /** Run the renewer on its schedule. Default true. */
+  readonly renew?: boolean;
+  /** One line per request (`PUT /v1/workflows/wf-1 201 12 ms`). Default false. */
+  readonly accessLog?: boolean;
+  /** Where status lines go. Default console.log. */
+  readonly log?: (line: string) => void;
+}
+
+export interface LocalRuntime {
+  /** `http://127.0.0.1:<port>`, no trailing slash. */
+  readonly baseUrl: string;
+  readonly dynamodbEndpoint: string;
+  readonly tableName: string;
+  /** Process id of the DynamoDB Local this runtime started, if it started one. */
+  readonly dynamodbPid: number | undefined;
+  /** Stops the server, the renewer and DynamoDB Local (if started here). Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Raised when the port is taken; the CLI prints its message as one line. */
+export class PortInUseError extends Error {
+  constructor(port: number) {
+    super(`port ${port} is in use: set PORT to another port (PORT=0 picks a free one)`);
+    this.name = 'PortInUseError';
+  }
+}
+
+let started: { endpoint: string; tableName: string } | undefined;
+
+/**
+ * The settings handlers read at module load, set before they are imported.
+ * Explicit settings win; sensible local defaults fill the rest.
+ */
+function prepareEnvironment(endpoint: string, tableName: string): Config {
+  process.env.DYNAMODB_ENDPOINT = endpoint;
+  process.env.WFO_TABLE_NAME = tableName;
+  process.env.AWS_REGION ??= 'us-east-1';
+  // Not in Lambda: no X-Ray daemon to send traces to.
+  process.env.POWERTOOLS_TRACE_ENABLED = 'false';
+  process.env.POWERTOOLS_SERVICE_NAME ??= serviceName;
+  // EMF lines on stdout are for CloudWatch; locally they are noise unless asked for.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+  return loadConfig(process.env);
+}
+
+async function loadHandlers(): Promise<(handler: HandlerDescription) => Promise<LambdaHandler>> {
+  const loaded = new Map<string, LambdaHandler>();
+  const all = new Set([
+    ...routes.map((route) => route.handler),
+    ...eventRules.map((rule) => rule.handler),
+    ...schedules.map((schedule) => schedule.handler),
+  ]);
+  for (const description of all) {
+    const url = pathToFileURL(join(projectRoot, 'functions', 'handlers', `${description.file}.ts`)).href;
+    const module = (await import(url)) as { handler?: unknown };
+    if (typeof module.handler !== 'function') {
+      throw new Error(`functions/handlers/${description.file}.ts does not export a handler function`);
+    }
+    loaded.set(description.file, module.handler as LambdaHandler);
+  }
+  return async (description) => {
+    const handler = loaded.get(description.file);
+    if (!handler) throw new Error(`no handler loaded for ${description.file}`);
+    return handler;
+  };
+}
+
+/** Reads a request body, refusing more than `maxBytes` (the contract's 413, before any handler runs). */
+async function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer | 'tooLarge'> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let tooLarge = false;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) tooLarge = true;
+    if (!tooLarge) chunks.push(chunk as Buffer);
+    // Draining keeps the connection usable for the 413; past a point, stop listening.
+    if (size > maxBytes * 2 + 1024 * 1024) {
+      request.destroy();
+      break;
+    }
+  }
+  return tooLarge ? 'tooLarge' : Buffer.concat(chunks);
+}
+
+const errorBody = (error: unknown) => {
+  const http = httpErrorOf(error);
+  return { status: http.statusCode, body: http.body, headers: http.headers };
+};
+
+/**
+ * Starts the local runtime. One per process: handlers read their settings
+ * once, at module load, as they do in Lambda.
+ *
+ * @example
+ * const runtime = await startLocalRuntime({ port: 0, inMemory: true });
+ * try {
+ *   const health = await fetch(`${runtime.baseUrl}/healthz`);
+ * } finally {
+ *   await runtime.stop();
+ * }
+ */
+export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const tableName = options.tableName ?? process.env.WFO_TABLE_NAME ?? loadConfig({}).WFO_TABLE_NAME;
+
+  let dynamodb: DynamoDbLocal | undefined;
+  let endpoint = options.dynamodbEndpoint;
+  if (endpoint === undefined) {
+    const dataDirectory = options.inMemory
+      ? undefined
+      : (options.dataDirectory ?? join(projectRoot, '.wfo-data'));
+    dynamodb = await startDynamoDbLocal({ dataDirectory });
+    endpoint = dynamodb.endpoint;
+    log(`DynamoDB Local at ${endpoint} (${dataDirectory ? `data in ${dataDirectory}` : 'in memory'})`);
+  } else {
+    log(`DynamoDB at ${endpoint}`);
+  }
+  if (started && (started.endpoint !== endpoint || started.tableName !== tableName)) {
+    await dynamodb?.stop();
+    throw new Error('one local runtime per process: its handlers already read their settings at module load');
+  }
+  started = { endpoint, tableName };
+
+  let server: Server | undefined;
+  const renewTimers = new Map<string, NodeJS.Timeout>();
+  let tableTimer: NodeJS.Timeout | undefined;
+  const renewing = new Set<Promise<void>>();
+  let stopped = false;
+  const tableClient = new DynamoDBClient({
+    endpoint,
+    region: process.env.AWS_REGION ?? 'us-east-1',
+    credentials: {
+      accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'local',
+      secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
+    },
+    maxAttempts: 2,
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      stopped = true;
+      for (const timer of renewTimers.values()) clearTimeout(timer);
+      clearTimeout(tableTimer);
+      if (server?.listening) {
+        const closed = once(server, 'close');
+        server.close();
+        server.closeAllConnections();
+        await closed;
+      }
+      await Promise.all(renewing);
+      tableClient.destroy();
+      await dynamodb?.stop();
+    })();
+    return stopping;
+  };
+
+  try {
+    const config = prepareEnvironment(endpoint, tableName);
+
+    // The table as the CDK stack defines it. Against our own DynamoDB Local a
+    // failure is fatal; against another DynamoDB, keep serving (requests get
+    // 503 while it is unreachable) and keep trying in the background.
+    const createTable = async (): Promise<void> => {
+      await ensureTable(tableClient, tableName);
+      log(`table '${tableName}' ready`);
+    };
+    if (dynamodb) {
+      await createTable();
+    } else {
+      const attempt = (delayMs: number) =>
+        createTable().catch((error: unknown) => {
+          if (stopped) return;
+          if (delayMs === 0) {
+            log(
+              `warning: cannot set up table '${tableName}' at ${endpoint} (${(error as Error).message}); serving anyway, retrying in the background`,
+            );
+          }
+          tableTimer = setTimeout(
+            () => void attempt(Math.min(30_000, Math.max(1_000, delayMs * 2))),
+            delayMs || 1_000,
+          );
+          tableTimer.unref();
+        });
+      await attempt(0);
+    }
+
+    const loadHandler = await loadHandlers();
+    const compiledRoutes = compileRoutes(routes);
+    const region = config.AWS_REGION;
+    const maxBytes = config.WFO_MAX_BODY_BYTES;
+
+    const handle = async (request: IncomingMessage, response: ServerResponse): Promise<number> => {
+      const method = request.method ?? 'GET';
+      const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+      const body = await readBody(request, maxBytes);
+      if (body === 'tooLarge') {
+        const { status, body: errorJson } = errorBody(
+          new PayloadTooLargeError(`request body is larger than the limit of ${maxBytes} bytes`),
+        );
+        sendJson(response, status, errorJson, { connection: 'close' });
+        return status;
+      }
+
+      if (path === '/events') {
+        if (method !== 'POST') {
+          sendJson(
+            response,
+            404,
+            { error: 'NotFound', message: `${method} /events: use POST` },
+            { allow: 'POST' },
+          );
+          return 404;
+        }
+        try {
+          const json = await decodeJsonBody(
+            {
+              body: body.toString('base64'),
+              isBase64Encoded: true,
+              headers: Object.fromEntries(
+                Object.entries(request.headers).map(([name, value]) => [
+                  name.toLowerCase(),
+                  Array.isArray(value) ? value.join(',') : value,
+                ]),
+              ),
+            },
+            { maxBytes },
+          );
+          const result = await putEvents(json, {
+            source: eventSource,
+            rules: eventRules,
+            region,
+            loadHandler,
+            onDeadLetter: (detailType, error) =>
+              log(`event '${detailType}' failed after retries: ${(error as Error)?.message ?? error}`),
+          });
+          sendJson(response, 200, result);
+          return 200;
+        } catch (error) {
+          const { status, body: errorJson, headers } = errorBody(error);
+          sendJson(response, status, errorJson, headers);
+          return status;
+        }
+      }
+
+      const match = matchRoute(compiledRoutes, method, path);
+      if (match.kind === 'notFound') {
+        sendJson(response, 404, { error: 'NotFound', message: `no route for ${method} ${path}` });
+        return 404;
+      }
+      if (match.kind === 'wrongMethod') {
+        const allowed = match.allowedMethods.join(', ');
+        sendJson(
+          response,
+          404,
+          { error: 'NotFound', message: `no route for ${method} ${path}; this path allows ${allowed}` },
+          { allow: allowed },
+        );
+        return 404;
+      }
+
+      const description = match.route.route.handler;
+      const requestId = randomUUID();
+      const event = apiGatewayEvent({
+        request,
+        body,
+        routeKey: match.route.routeKey,
+        pathParameters: match.pathParameters,
+        requestId,
+      });
+      try {
+        const handler = await loadHandler(description);
+        const result = await invokeWithTimeout(
+          handler,
+          event,
+          lambdaContext(description, region),
+          description.timeoutSeconds * 1000 + 1000,
+        );
+        sendLambdaResult(response, result);
+        const statusCode = (result as { statusCode?: number } | undefined)?.statusCode ?? 200;
+        return statusCode;
+      } catch (error) {
+        // The handlers map their own errors; this is a crash or a timeout, as API Gateway would see it.
+        log(`${description.name} failed: ${(error as Error)?.stack ?? error}`);
+        sendJson(response, 500, {
+          error: 'InternalError',
+          message: `the service failed to handle this request (correlation id ${requestId})`,
+        });
+        return 500;
+      }
+    };
+
+    server = createServer((request, response) => {
+      const started = performance.now();
+      handle(request, response)
+        .then((status) => {
+          if (options.accessLog) {
+            const ms = Math.round(performance.now() - started);
+            log(`${request.method} ${request.url} ${status} ${ms} ms`);
+          }
+        })
+        .catch((error: unknown) => {
+          log(`request failed: ${(error as Error)?.stack ?? error}`);
+          if (!response.headersSent) {
+            sendJson(response, 500, { error: 'InternalError', message: 'the local runtime failed' });
+          } else {
+            response.destroy();
+          }
+        });
+    });
+    // Large workflows take a while to upload and to answer; Node's defaults would cut them off.
+    server.requestTimeout = 0;
+    server.headersTimeout = 60_000;
+    server.keepAliveTimeout = 5_000;
+
+    const port = options.port ?? 3000;
+    const host = options.host ?? '127.0.0.1';
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException) =>
+        reject(error.code === 'EADDRINUSE' ? new PortInUseError(port) : error);
+      server?.once('error', onError);
+      server?.listen(port, host, () => {
+        server?.removeListener('error', onError);
+        resolve();
+      });
+    });
+    const address = server.address() as AddressInfo;
+    const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+    const baseUrl = `http://${urlHost}:${address.port}`;
+
+    if (options.renew ?? true) {
+      for (const schedule of schedules) {
+        const intervalMs = Math.max(
+          1_000,
+          Math.round(schedule.everyRetentionFraction * config.WFO_RETENTION_SECONDS * 1000),
+        );
+        const handler = await loadHandler(schedule.handler);
+        const run = async () => {
+          const event = {
+            version: '0',
+            id: randomUUID(),
+            'detail-type': 'Scheduled Event',
+            source: 'aws.scheduler',
+            account: '000000000000',
+            time: new Date().toISOString(),
+            region,
+            resources: [`local:schedule/${schedule.name}`],
+            detail: {},
+          };
+          try {
+            await invokeWithTimeout(
+              handler,
+              event,
+              lambdaContext(schedule.handler, region),
+              schedule.handler.timeoutSeconds * 1000 + 1000,
+            );
+          } catch (error) {
+            log(`${schedule.name} failed: ${(error as Error)?.message ?? error}`);
+          }
+        };
+        // One run at a time: the next is scheduled when this one ends.
+        const scheduleNext = (delayMs: number) => {
+          const timer = setTimeout(tick, delayMs);
+          timer.unref();
+          renewTimers.set(schedule.name, timer);
+        };
+        const tick = () => {
+          const running: Promise<void> = run().finally(() => {
+            renewing.delete(running);
+            if (!stopped) scheduleNext(intervalMs);
+          });
+          renewing.add(running);
+        };
+        scheduleNext(intervalMs);
+        log(`${schedule.name} every ${intervalMs / 1000} s`);
+      }
+    }
+
+    log(`workflow-offload listening on ${baseUrl}`);
+    return { baseUrl, dynamodbEndpoint: endpoint, tableName, dynamodbPid: dynamodb?.pid, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
