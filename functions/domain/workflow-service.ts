@@ -178,6 +178,8 @@ interface RecordFields {
 
 /** The current version as loaded: where its buckets live, and the decoded ones. */
 interface LoadedVersion {
+  /** True when the record points at this version. */
+  readonly current: boolean;
   readonly manifest?: Manifest;
   readonly inline?: readonly Uint8Array[];
   readonly codec: string;
@@ -529,7 +531,7 @@ export class WorkflowService {
   /** Where a version's buckets live: inline in the record, or behind its manifest. */
   private async locate(record: WorkflowRecord, nodeStatusVersion: string): Promise<LoadedVersion> {
     if (nodeStatusVersion === record.nodeStatusVersion && record.inline) {
-      return { inline: record.inline, codec: record.codec, bucketCount: record.inline.length };
+      return { current: true, inline: record.inline, codec: record.codec, bucketCount: record.inline.length };
     }
     const manifest = await this.store.getManifest(record.uid, nodeStatusVersion);
     if (!manifest) {
@@ -538,7 +540,13 @@ export class WorkflowService {
         throw new VersionMissingError(record.uid, nodeStatusVersion, []);
       throw new VersionNotFoundError(record.uid, nodeStatusVersion);
     }
-    return { manifest, inline: manifest.inline, codec: manifest.codec, bucketCount: manifest.bucketCount };
+    return {
+      current: nodeStatusVersion === record.nodeStatusVersion,
+      manifest,
+      inline: manifest.inline,
+      codec: manifest.codec,
+      bucketCount: manifest.bucketCount,
+    };
   }
 
   /** Decoded buckets of a version, all or the given indexes, with their stored sizes. */
@@ -561,7 +569,17 @@ export class WorkflowService {
     const refs = wanted.map((index) => manifest.chunks[index] as ManifestChunk);
     const unique = [...new Map(refs.map((ref) => [ref.chunkId, ref])).values()];
     const { found, missing } = await this.store.getChunks(uid, unique);
-    if (missing.length > 0) throw new VersionMissingError(uid, nodeStatusVersion, missing);
+    if (missing.length > 0) {
+      // A superseded version past its own lease has simply expired; anything else is data loss.
+      const lease = manifest.chunks.reduce(
+        (min, chunk) => Math.min(min, chunk.leaseExpiresAt),
+        manifest.expiresAt,
+      );
+      if (!version.current && lease <= epochSeconds(this.settings.now())) {
+        throw new VersionNotFoundError(uid, nodeStatusVersion);
+      }
+      throw new VersionMissingError(uid, nodeStatusVersion, missing);
+    }
     for (const index of wanted) {
       const chunk = found.get((manifest.chunks[index] as ManifestChunk).chunkId);
       if (!chunk)

@@ -1,0 +1,113 @@
+/**
+ * Retention for real: DynamoDB Local's TTL deletes expired items, with a
+ * short R. Timing is asserted with generous bounds, by polling.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { VersionNotFoundError } from '#domain/errors';
+import type { NodeMap } from '#domain/nodes';
+import { WorkflowService } from '#domain/workflow-service';
+import { DynamoDbStore } from '#store/dynamodb-store';
+import { recordCommands, scanTable } from '#test/command-log';
+import { createTestTable, type TestTable } from '#test/table';
+
+const retentionSeconds = 8;
+const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
+
+const nodes = (phase: string): NodeMap => {
+  const map: NodeMap = {};
+  for (let index = 0; index < 200; index++)
+    map[`n${index}`] = { id: `n${index}`, phase, detail: `node ${index}` };
+  return map;
+};
+
+let renewed: TestTable;
+let unrenewed: TestTable;
+
+beforeAll(async () => {
+  [renewed, unrenewed] = await Promise.all([
+    createTestTable('retention'),
+    createTestTable('retention-control'),
+  ]);
+});
+
+const serviceOn = (table: TestTable) =>
+  new WorkflowService(new DynamoDbStore(table.documentClient, { tableName: table.tableName }), {
+    retentionSeconds,
+    alwaysOffload: true,
+  });
+
+const itemsOf = async (table: TestTable, uid: string) =>
+  [...(await scanTable(table.documentClient, table.tableName)).keys()].filter((key) =>
+    key.startsWith(`WF#${uid}|`),
+  );
+
+describe('retention', () => {
+  it(
+    'keeps a superseded version readable for R, lets TTL remove it later with no delete, and renews the current one',
+    async () => {
+      const service = serviceOn(renewed);
+      const control = serviceOn(unrenewed);
+      const sent = recordCommands(renewed.documentClient);
+
+      const v1 = await service.persist({
+        uid: 'superseded',
+        namespace: 'argo',
+        name: 's',
+        nodes: nodes('Running'),
+      });
+      await service.persist({ uid: 'idle', namespace: 'argo', name: 'i', nodes: nodes('Succeeded') });
+      await control.persist({ uid: 'idle', namespace: 'argo', name: 'i', nodes: nodes('Succeeded') });
+      const supersededAt = Date.now();
+      await service.persist({ uid: 'superseded', namespace: 'argo', name: 's', nodes: nodes('Succeeded') });
+
+      // The renewer runs every R/4 in production; here every second.
+      let supersededGoneAt: number | undefined;
+      let controlGoneAt: number | undefined;
+      const deadline = supersededAt + 12 * retentionSeconds * 1000;
+      while (Date.now() < deadline && (supersededGoneAt === undefined || controlGoneAt === undefined)) {
+        await service.renew();
+        const elapsed = Date.now() - supersededAt;
+        if (supersededGoneAt === undefined) {
+          try {
+            await service.getVersion('superseded', v1.workflow.nodeStatusVersion);
+          } catch (error) {
+            expect(error).toBeInstanceOf(VersionNotFoundError);
+            supersededGoneAt = elapsed;
+          }
+        }
+        if (
+          controlGoneAt === undefined &&
+          (await control.getWorkflow('idle').catch(() => undefined)) === undefined
+        ) {
+          controlGoneAt = elapsed;
+        }
+        // The idle workflow that is renewed stays whole throughout.
+        expect((await service.getWorkflow('idle')).nodes).toEqual(nodes('Succeeded'));
+        await sleep(1000);
+      }
+
+      console.info(
+        `R=${retentionSeconds}s: superseded version gone after ${supersededGoneAt} ms; unrenewed idle workflow gone after ${controlGoneAt} ms`,
+      );
+      expect(supersededGoneAt).toBeDefined();
+      expect(supersededGoneAt).toBeGreaterThanOrEqual(retentionSeconds * 1000);
+      // Without the renewer the same idle workflow expires: the check above can fail.
+      expect(controlGoneAt).toBeDefined();
+      expect(Date.now() - supersededAt).toBeGreaterThan(3 * retentionSeconds * 1000);
+      expect((await service.getWorkflow('idle')).nodes).toEqual(nodes('Succeeded'));
+      expect(await itemsOf(renewed, 'superseded')).not.toContain(
+        `WF#superseded|V#${v1.workflow.nodeStatusVersion}`,
+      );
+      // Removed by TTL: the service never sent a delete.
+      expect(
+        sent.filter((command) => command.name === 'DeleteItemCommand' || command.name === 'DeleteCommand'),
+      ).toEqual([]);
+      const batchDeletes = sent.filter(
+        (command) =>
+          command.name.startsWith('BatchWrite') && JSON.stringify(command.input).includes('DeleteRequest'),
+      );
+      expect(batchDeletes).toEqual([]);
+    },
+    { timeout: 300_000 },
+  );
+});

@@ -1,0 +1,460 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  ConflictError,
+  VersionMissingError,
+  VersionNotFoundError,
+  WorkflowNotFoundError,
+} from '#domain/errors';
+import { isTerminalNodePhase, type NodeMap } from '#domain/nodes';
+import { type ServiceSettings, WorkflowService } from '#domain/workflow-service';
+import { DynamoDbStore } from '#store/dynamodb-store';
+import { generateNodes, loadArgoFixtures, mutateNodes } from '#test/argo-generator';
+import { ArgoStyleStore } from '#test/argo-style-store';
+import { recordCommands, scanTable } from '#test/command-log';
+import { interleaveAfter } from '#test/interleave';
+import { createTestTable, type TestTable } from '#test/table';
+
+let testTable: TestTable;
+let store: DynamoDbStore;
+
+beforeAll(async () => {
+  testTable = await createTestTable('service');
+  store = new DynamoDbStore(testTable.documentClient, { tableName: testTable.tableName });
+});
+
+const serviceOn = (
+  target = store as DynamoDbStore | ReturnType<typeof interleaveAfter>,
+  settings: Partial<ServiceSettings> = {},
+) => new WorkflowService(target, { sleep: async () => {}, ...settings });
+
+let uidCounter = 0;
+const nextUid = (label: string) => `${label}-${Date.now()}-${uidCounter++}`;
+
+describe('persist and hydrate', () => {
+  it('round-trips every real Argo node status exactly, inline and offloaded', async () => {
+    for (const alwaysOffload of [false, true]) {
+      const service = serviceOn(store, { alwaysOffload });
+      for (const fixture of loadArgoFixtures()) {
+        const uid = nextUid('fixture');
+        await service.persist({
+          uid,
+          namespace: 'argo',
+          name: fixture.file,
+          nodes: fixture.nodes as NodeMap,
+        });
+        const workflow = await service.getWorkflow(uid);
+        expect(workflow.nodes, fixture.file).toStrictEqual(fixture.nodes);
+      }
+    }
+  });
+
+  it('round-trips a 10,000-node workflow deep-equal', async () => {
+    const nodes = generateNodes({ nodeCount: 10_000, seed: 1 }) as NodeMap;
+    const service = serviceOn();
+    const uid = nextUid('large');
+    const result = await service.persist({ uid, namespace: 'argo', name: 'large', nodes });
+    expect(result.created).toBe(true);
+    expect(result.write.chunksWritten).toBeGreaterThan(100);
+    const workflow = await service.getWorkflow(uid);
+    expect(workflow.nodeCount).toBe(10_000);
+    expect(workflow.nodes).toStrictEqual(nodes);
+    console.info(
+      `10k nodes: raw ${result.rawBytes} B, stored ${result.storedBytes} B in ${result.write.chunksWritten} chunks, ${result.write.writeUnits} write units`,
+    );
+  });
+
+  it('writes only the chunks holding 10 changed nodes, plus the manifest, its history entry and the record', async () => {
+    const nodes = generateNodes({ nodeCount: 10_000, seed: 2 }) as NodeMap;
+    const service = serviceOn();
+    const uid = nextUid('delta');
+    const first = await service.persist({ uid, namespace: 'argo', name: 'delta', nodes });
+    const before = await scanTable(testTable.documentClient, testTable.tableName);
+    const { set, changedIds } = mutateNodes(nodes, { count: 10, seed: 3 });
+    expect(changedIds.length).toBeGreaterThanOrEqual(10);
+    const updated = { ...nodes, ...(set as NodeMap) };
+
+    const sent = recordCommands(testTable.documentClient);
+    const second = await service.persist({ uid, namespace: 'argo', name: 'delta', nodes: updated });
+    const after = await scanTable(testTable.documentClient, testTable.tableName);
+
+    const newKeys = [...after.keys()].filter((key) => !before.has(key));
+    const changedItems = [...after.keys()].filter(
+      (key) => before.has(key) && JSON.stringify(before.get(key)) !== JSON.stringify(after.get(key)),
+    );
+    const newChunks = newKeys.filter((key) => key.includes('|C#'));
+    const bucketCount = 256;
+    const { bucketOf } = await import('#domain/codec');
+    const touchedBuckets = new Set(changedIds.map((id) => bucketOf(id, bucketCount)));
+    expect(newChunks.length).toBe(touchedBuckets.size);
+    expect(newKeys.filter((key) => key.includes('|V#'))).toEqual([
+      `WF#${uid}|V#${second.workflow.nodeStatusVersion}`,
+    ]);
+    expect(newKeys.filter((key) => key.includes('|T#'))).toHaveLength(1);
+    expect(newKeys).toHaveLength(newChunks.length + 2);
+    expect(changedItems).toEqual([`WF#${uid}|RECORD`]);
+    // Nothing else was sent that writes: no deletes, no renewals of reused chunks.
+    const writes = sent.filter((command) => !/^(Get|BatchGet|Query|Scan)/.test(command.name));
+    expect(writes.map((command) => command.name).sort()).toEqual(
+      [
+        ...Array(Math.ceil(newChunks.length / 25)).fill('BatchWriteCommand'),
+        'BatchWriteCommand',
+        'PutCommand',
+      ].sort(),
+    );
+
+    const wholeMapBytes = first.storedBytes;
+    const deltaBytes = newChunks.reduce(
+      (sum, key) => sum + ((after.get(key)?.data as Uint8Array).length ?? 0),
+      0,
+    );
+    console.info(
+      `10-node change in 10k: ${newChunks.length} chunks, ${deltaBytes} B of chunk data (${second.write.bytesWritten} B in all items, ${second.write.writeUnits} WCU) vs whole compressed map ${wholeMapBytes} B (${first.write.writeUnits} WCU)`,
+    );
+    expect(await service.getWorkflow(uid).then((workflow) => workflow.nodes)).toStrictEqual(updated);
+  });
+
+  it('patches a delta touching only the affected buckets and reads back the merged map', async () => {
+    const nodes = generateNodes({ nodeCount: 2_000, seed: 4 }) as NodeMap;
+    const service = serviceOn();
+    const uid = nextUid('patch');
+    await service.persist({ uid, namespace: 'argo', name: 'patch', nodes });
+    const { set, changedIds } = mutateNodes(nodes, { count: 5, seed: 5 });
+    const removed = Object.keys(nodes)
+      .filter((id) => !changedIds.includes(id))
+      .slice(0, 2);
+    const result = await service.patch({ uid, set: set as NodeMap, remove: removed });
+    const expected = { ...nodes, ...(set as NodeMap) };
+    for (const id of removed) delete expected[id];
+    const full = await serviceOn().persist({
+      uid: nextUid('compare'),
+      namespace: 'argo',
+      name: 'x',
+      nodes: expected,
+    });
+    expect(result.workflow.nodeStatusVersion).toBe(full.workflow.nodeStatusVersion);
+    expect(result.workflow.nodeCount).toBe(2_000 - removed.length);
+    expect((await service.getWorkflow(uid)).nodes).toStrictEqual(expected);
+    expect(result.write.chunksWritten).toBeLessThanOrEqual(changedIds.length + removed.length);
+  });
+
+  it('keeps small node maps inline and still serves a superseded inline version by id', async () => {
+    const service = serviceOn();
+    const uid = nextUid('inline');
+    const v1 = await service.persist({
+      uid,
+      namespace: 'argo',
+      name: 'small',
+      nodes: { a: { id: 'a', phase: 'Running' } },
+    });
+    const v2 = await service.persist({
+      uid,
+      namespace: 'argo',
+      name: 'small',
+      nodes: { a: { id: 'a', phase: 'Succeeded' } },
+    });
+    const items = await scanTable(testTable.documentClient, testTable.tableName);
+    expect(items.get(`WF#${uid}|RECORD`)?.inline).toBeDefined();
+    expect([...items.keys()].filter((key) => key.startsWith(`WF#${uid}|C#`))).toHaveLength(0);
+    expect((await service.getVersion(uid, v1.workflow.nodeStatusVersion)).nodes).toEqual({
+      a: { id: 'a', phase: 'Running' },
+    });
+    expect((await service.getWorkflow(uid)).nodeStatusVersion).toBe(v2.workflow.nodeStatusVersion);
+  });
+
+  it('offloads whatever the size when always-offload is set', async () => {
+    const service = serviceOn(store, { alwaysOffload: true });
+    const uid = nextUid('offload');
+    await service.persist({ uid, namespace: 'argo', name: 'small', nodes: { a: { id: 'a' } } });
+    const items = await scanTable(testTable.documentClient, testTable.tableName);
+    expect(items.get(`WF#${uid}|RECORD`)?.inline).toBeUndefined();
+    expect([...items.keys()].filter((key) => key.startsWith(`WF#${uid}|C#`))).toHaveLength(1);
+  });
+
+  it('raises a typed VersionMissing error, never an empty map, when a chunk is gone', async () => {
+    const service = serviceOn(store, { alwaysOffload: true });
+    const uid = nextUid('missing');
+    await service.persist({
+      uid,
+      namespace: 'argo',
+      name: 'm',
+      nodes: generateNodes({ nodeCount: 300, seed: 6 }) as NodeMap,
+    });
+    const items = await scanTable(testTable.documentClient, testTable.tableName);
+    const chunkKey = [...items.values()].find(
+      (item) => item.pk === `WF#${uid}` && String(item.sk).startsWith('C#'),
+    );
+    const { DeleteCommand } = await import('@aws-sdk/lib-dynamodb');
+    await testTable.documentClient.send(
+      new DeleteCommand({ TableName: testTable.tableName, Key: { pk: chunkKey?.pk, sk: chunkKey?.sk } }),
+    );
+    await expect(service.getWorkflow(uid)).rejects.toBeInstanceOf(VersionMissingError);
+  });
+});
+
+describe('conditional writes', () => {
+  it('rejects a stale If-Match with the current state, and accepts a retried write that already committed', async () => {
+    const service = serviceOn();
+    const uid = nextUid('cas');
+    const created = await service.persist({
+      uid,
+      namespace: 'argo',
+      name: 'c',
+      nodes: { a: { id: 'a', phase: 'Pending' } },
+    });
+    const update = { uid, namespace: 'argo', name: 'c', nodes: { a: { id: 'a', phase: 'Running' } } };
+    const first = await service.persist(update, { ifMatch: created.workflow.resourceVersion.toString() });
+    const retried = await service.persist(update, { ifMatch: created.workflow.resourceVersion.toString() });
+    expect(retried.workflow.resourceVersion).toBe(first.workflow.resourceVersion);
+    const stale = service.persist(
+      { ...update, nodes: { a: { id: 'a', phase: 'Failed' } } },
+      { ifMatch: created.workflow.resourceVersion.toString() },
+    );
+    await expect(stale).rejects.toBeInstanceOf(ConflictError);
+    await expect(stale).rejects.toMatchObject({
+      current: { resourceVersion: '2', nodeStatusVersion: first.workflow.nodeStatusVersion },
+    });
+    await expect(service.persist(update, { ifNoneMatch: true })).resolves.toMatchObject({ created: false });
+    await expect(service.persist({ ...update, name: 'other' }, { ifNoneMatch: true })).rejects.toBeInstanceOf(
+      ConflictError,
+    );
+  });
+
+  it('re-applies a stale full update on the current state, keeping terminal phases sticky', async () => {
+    const service = serviceOn();
+    const uid = nextUid('reapply');
+    const base = {
+      a: { id: 'a', phase: 'Running' },
+      b: { id: 'b', phase: 'Running' },
+      c: { id: 'c', phase: 'Pending' },
+    };
+    const v1 = await service.persist({ uid, namespace: 'argo', name: 'r', nodes: base });
+    // Another writer finishes a and b.
+    await service.patch({
+      uid,
+      set: { a: { id: 'a', phase: 'Succeeded' }, b: { id: 'b', phase: 'Failed' } },
+    });
+    // The stale writer, from v1, moves c to Running and rewrites b as Running.
+    const stale = {
+      ...base,
+      b: { id: 'b', phase: 'Running', message: 'stale' },
+      c: { id: 'c', phase: 'Running' },
+    };
+    const result = await service.persist(
+      { uid, namespace: 'argo', name: 'r', nodes: stale, baseVersion: v1.workflow.nodeStatusVersion },
+      { ifMatch: String(v1.workflow.resourceVersion), reapply: true },
+    );
+    expect(result.reapplied).toBe(true);
+    expect((await service.getWorkflow(uid)).nodes).toEqual({
+      a: { id: 'a', phase: 'Succeeded' },
+      b: { id: 'b', phase: 'Failed' },
+      c: { id: 'c', phase: 'Running' },
+    });
+  });
+});
+
+describe('stop', () => {
+  it('stops a workflow: every unfinished node fails with the strategy message, and a second stop changes nothing', async () => {
+    const service = serviceOn();
+    const uid = nextUid('stop');
+    await service.persist({
+      uid,
+      namespace: 'argo',
+      name: 's',
+      nodes: {
+        a: { id: 'a', phase: 'Succeeded' },
+        b: { id: 'b', phase: 'Running' },
+        c: { id: 'c', phase: 'Pending' },
+      },
+    });
+    const stopped = await service.stop({ uid, strategy: 'Terminate' });
+    expect(stopped.changed).toBe(true);
+    expect(stopped.workflow).toMatchObject({ phase: 'Failed', shutdown: 'Terminate' });
+    expect(stopped.workflow.nodes.b).toMatchObject({
+      phase: 'Failed',
+      message: "Stopped with strategy 'Terminate'",
+    });
+    expect(stopped.workflow.nodes.a).toEqual({ id: 'a', phase: 'Succeeded' });
+    const again = await service.stop({ uid, strategy: 'Terminate' });
+    expect(again.changed).toBe(false);
+    expect(again.workflow.resourceVersion).toBe(stopped.workflow.resourceVersion);
+    // Updates after the stop cannot restart a node.
+    await service.patch({ uid, set: { b: { id: 'b', phase: 'Running' }, d: { id: 'd', phase: 'Pending' } } });
+    const after = await service.getWorkflow(uid);
+    expect(Object.values(after.nodes).filter((node) => !isTerminalNodePhase(node.phase))).toEqual([]);
+    expect(after.phase).toBe('Failed');
+  });
+
+  it('refuses to stop a completed workflow', async () => {
+    const service = serviceOn();
+    const uid = nextUid('done');
+    await service.persist({
+      uid,
+      namespace: 'argo',
+      name: 'd',
+      phase: 'Succeeded',
+      nodes: { a: { id: 'a', phase: 'Succeeded' } },
+    });
+    await expect(service.stop({ uid, strategy: 'Stop' })).rejects.toBeInstanceOf(ConflictError);
+  });
+
+  describe('the seed race: a stop that loaded v1 while the controller commits v2', () => {
+    const raceOn = async (target: DynamoDbStore) => {
+      const controller = serviceOn(target, { alwaysOffload: true });
+      const uid = nextUid('race');
+      const nodes = generateNodes({ nodeCount: 2_000, seed: 7, runningFraction: 0.5 }) as NodeMap;
+      await controller.persist({ uid, namespace: 'argo', name: 'race', nodes });
+      const { set } = mutateNodes(nodes, { count: 20, seed: 8 });
+      let controllerCommitted = '';
+      // t0 the stop reads the record (v1); t1 the controller commits v2; t2 the stop hydrates v1 and commits.
+      const stopStore = interleaveAfter(target, 'getRecord', async () => {
+        const update = await controller.persist({
+          uid,
+          namespace: 'argo',
+          name: 'race',
+          nodes: { ...nodes, ...(set as NodeMap) },
+        });
+        controllerCommitted = update.workflow.nodeStatusVersion;
+      });
+      const stopper = serviceOn(stopStore, { alwaysOffload: true });
+      return {
+        uid,
+        set: set as NodeMap,
+        stop: () => stopper.stop({ uid, strategy: 'Stop' }),
+        committed: () => controllerCommitted,
+        controller,
+      };
+    };
+
+    it('succeeds on this store: no VersionMissing, the final state is stopped and keeps the controller update', async () => {
+      const race = await raceOn(store);
+      const result = await race.stop();
+      expect(race.committed()).not.toBe('');
+      expect(result.conflicts).toBeGreaterThanOrEqual(1);
+      const workflow = await race.controller.getWorkflow(race.uid);
+      expect(workflow.shutdown).toBe('Stop');
+      expect(workflow.phase).toBe('Failed');
+      expect(Object.values(workflow.nodes).filter((node) => !isTerminalNodePhase(node.phase))).toEqual([]);
+      for (const [id, node] of Object.entries(race.set)) {
+        if (isTerminalNodePhase(node.phase)) expect(workflow.nodes[id]).toEqual(node);
+      }
+    });
+
+    it('fails on a store that deletes old versions on save, as Argo did before its fix', async () => {
+      const argoStyle = new ArgoStyleStore(testTable.documentClient, {
+        tableName: testTable.tableName,
+        versionTtlSeconds: 0,
+      });
+      const race = await raceOn(argoStyle);
+      await expect(race.stop()).rejects.toBeInstanceOf(VersionMissingError);
+      expect(race.committed()).not.toBe('');
+    });
+  });
+});
+
+describe('concurrent writers', () => {
+  it('loses no acknowledged update and never meets a missing version', async () => {
+    const writers = 6;
+    const rounds = 4;
+    const service = serviceOn(store, {
+      alwaysOffload: true,
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    });
+    const uid = nextUid('concurrent');
+    const nodes: NodeMap = {};
+    for (let index = 0; index < 600; index++)
+      nodes[`n${index}`] = { id: `n${index}`, phase: 'Pending', owner: index % writers };
+    await service.persist({ uid, namespace: 'argo', name: 'c', nodes });
+    const acknowledged: NodeMap = {};
+    const phases = ['Running', 'Succeeded'];
+    await Promise.all(
+      Array.from({ length: writers }, async (_, writer) => {
+        for (let round = 0; round < rounds; round++) {
+          const id = `n${writer + writers * round}`;
+          for (const phase of phases) {
+            const node = { id, phase, owner: writer, round };
+            if ((writer + round) % 2 === 0) {
+              await service.patch({ uid, set: { [id]: node } });
+            } else {
+              const current = await service.getWorkflow(uid);
+              await service.persist(
+                {
+                  uid,
+                  namespace: 'argo',
+                  name: 'c',
+                  nodes: { ...current.nodes, [id]: node },
+                  baseVersion: current.nodeStatusVersion,
+                },
+                { ifMatch: current.resourceVersion.toString(), reapply: true },
+              );
+            }
+            acknowledged[id] = node;
+          }
+        }
+      }),
+    );
+    const final = await service.getWorkflow(uid);
+    for (const [id, node] of Object.entries(acknowledged)) expect(final.nodes[id], id).toEqual(node);
+    expect(final.nodeCount).toBe(600);
+    expect(final.resourceVersion).toBe(1 + writers * rounds * phases.length);
+  });
+});
+
+describe('delete, list and versions', () => {
+  it('deletes only the record; the version data stays until TTL', async () => {
+    const service = serviceOn(store, { alwaysOffload: true });
+    const uid = nextUid('delete');
+    const created = await service.persist({ uid, namespace: 'argo', name: 'd', nodes: { a: { id: 'a' } } });
+    await service.deleteWorkflow(uid);
+    await expect(service.getWorkflow(uid)).rejects.toBeInstanceOf(WorkflowNotFoundError);
+    await expect(service.deleteWorkflow(uid)).rejects.toBeInstanceOf(WorkflowNotFoundError);
+    const items = await scanTable(testTable.documentClient, testTable.tableName);
+    expect(items.has(`WF#${uid}|RECORD`)).toBe(false);
+    expect(items.has(`WF#${uid}|V#${created.workflow.nodeStatusVersion}`)).toBe(true);
+  });
+
+  it('lists a namespace page by page', async () => {
+    const service = serviceOn();
+    const namespace = `list-${uidCounter++}`;
+    for (let index = 0; index < 7; index++) {
+      await service.persist({ uid: nextUid('l'), namespace, name: `wf-${index}`, nodes: {} });
+    }
+    await service.persist({ uid: nextUid('other'), namespace: `${namespace}-x`, name: 'x', nodes: {} });
+    const names: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await service.listWorkflows(namespace, 3, cursor);
+      names.push(...page.items.map((item) => item.name));
+      cursor = page.next;
+      pages++;
+    } while (cursor);
+    expect(names).toEqual(['wf-0', 'wf-1', 'wf-2', 'wf-3', 'wf-4', 'wf-5', 'wf-6']);
+    expect(pages).toBeGreaterThanOrEqual(3);
+  });
+
+  it('lists versions newest first and serves a past version by id', async () => {
+    const service = serviceOn(store, { alwaysOffload: true });
+    const uid = nextUid('versions');
+    const v1 = await service.persist({
+      uid,
+      namespace: 'argo',
+      name: 'v',
+      nodes: { a: { id: 'a', phase: 'Pending' } },
+    });
+    const v2 = await service.persist({
+      uid,
+      namespace: 'argo',
+      name: 'v',
+      nodes: { a: { id: 'a', phase: 'Running' } },
+    });
+    const versions = await service.listVersions(uid);
+    expect(versions.map((version) => [version.nodeStatusVersion, version.current])).toEqual([
+      [v2.workflow.nodeStatusVersion, true],
+      [v1.workflow.nodeStatusVersion, false],
+    ]);
+    expect((await service.getVersion(uid, v1.workflow.nodeStatusVersion)).nodes).toEqual({
+      a: { id: 'a', phase: 'Pending' },
+    });
+    await expect(service.getVersion(uid, 'f'.repeat(64))).rejects.toBeInstanceOf(VersionNotFoundError);
+  });
+});

@@ -1,0 +1,145 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  bucketCountFor,
+  bucketOf,
+  canonicalJson,
+  codecName,
+  compressBucket,
+  concatParts,
+  decodeChunk,
+  defaultCodecOptions,
+  prepareVersion,
+} from '#domain/codec';
+import type { JsonValue, NodeMap } from '#domain/nodes';
+import { loadArgoFixtures } from '#test/argo-generator';
+
+const nodeId = fc.stringMatching(/^[a-z][a-z0-9-]{0,30}$/);
+const jsonLeaf = fc.oneof(
+  fc.string(),
+  fc.integer(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+);
+const jsonValue: fc.Arbitrary<JsonValue> = fc.letrec<{ value: JsonValue }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small' },
+    jsonLeaf,
+    fc.array(tie('value'), { maxLength: 4 }),
+    fc.dictionary(fc.string({ maxLength: 8 }), tie('value'), { maxKeys: 4 }),
+  ),
+})).value;
+const nodeMap: fc.Arbitrary<NodeMap> = fc
+  .dictionary(nodeId, fc.dictionary(fc.string({ maxLength: 10 }), jsonValue, { maxKeys: 6 }), {
+    maxKeys: 200,
+  })
+  .map((nodes) => Object.fromEntries(Object.entries(nodes).map(([id, node]) => [id, { ...node, id }])));
+
+/** Decodes every bucket of a prepared version back into one map. */
+function roundTrip(nodes: NodeMap, options = defaultCodecOptions): NodeMap {
+  const prepared = prepareVersion(nodes, options);
+  const out: NodeMap = {};
+  for (const bucket of prepared.buckets) {
+    Object.assign(out, decodeChunk(codecName, concatParts(compressBucket(bucket.canonical, options))).nodes);
+  }
+  return out;
+}
+
+/** The same value with every object's keys in reverse order. */
+function reverseKeys(value: JsonValue): JsonValue {
+  if (Array.isArray(value)) return value.map(reverseKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .reverse()
+      .map((key) => [key, reverseKeys(value[key] as JsonValue)]),
+  );
+}
+
+describe('codec', () => {
+  it('round-trips every real Argo node status exactly', () => {
+    const fixtures = loadArgoFixtures();
+    expect(fixtures.length).toBeGreaterThanOrEqual(11);
+    for (const fixture of fixtures) {
+      expect(roundTrip(fixture.nodes as NodeMap), fixture.file).toStrictEqual(fixture.nodes);
+    }
+  });
+
+  it('round-trips arbitrary JSON nodes', () => {
+    fc.assert(fc.property(nodeMap, (nodes) => expect(roundTrip(nodes)).toStrictEqual(nodes)));
+  });
+
+  it('gives the same version id whatever the key order', () => {
+    fc.assert(
+      fc.property(nodeMap, (nodes) => {
+        const reordered = reverseKeys(nodes as JsonValue) as NodeMap;
+        expect(prepareVersion(reordered).nodeStatusVersion).toBe(prepareVersion(nodes).nodeStatusVersion);
+      }),
+    );
+  });
+
+  it('gives different version ids to different node maps', () => {
+    fc.assert(
+      fc.property(nodeMap, nodeId, (nodes, id) => {
+        const changed = { ...nodes, [id]: { id, phase: 'Changed-marker' } };
+        expect(prepareVersion(changed).nodeStatusVersion).not.toBe(prepareVersion(nodes).nodeStatusVersion);
+      }),
+    );
+  });
+
+  it('changes only the chunk ids of the buckets that hold changed nodes', () => {
+    const options = { ...defaultCodecOptions, targetNodesPerBucket: 4 };
+    fc.assert(
+      fc.property(nodeMap, fc.array(fc.nat(), { maxLength: 5 }), (nodes, picks) => {
+        const ids = Object.keys(nodes);
+        fc.pre(ids.length > 0);
+        const changedIds = [...new Set(picks.map((pick) => ids[pick % ids.length] as string))];
+        const changed: NodeMap = { ...nodes };
+        for (const id of changedIds) changed[id] = { ...(nodes[id] as object), touched: true };
+        const before = prepareVersion(nodes, options);
+        const after = prepareVersion(changed, options);
+        expect(after.bucketCount).toBe(before.bucketCount);
+        const expectedChanged = new Set(changedIds.map((id) => bucketOf(id, before.bucketCount)));
+        before.buckets.forEach((bucket, index) => {
+          const same = bucket.chunkId === after.buckets[index]?.chunkId;
+          expect(same).toBe(!expectedChanged.has(index));
+        });
+      }),
+    );
+  });
+
+  it('splits a bucket larger than the part limit into parts that join back', () => {
+    const nodes: NodeMap = {};
+    for (let index = 0; index < 200; index++) {
+      nodes[`n${index}`] = {
+        id: `n${index}`,
+        noise: Buffer.from(`${index}`.repeat(50)).toString('base64') + Math.random(),
+      };
+    }
+    const options = { ...defaultCodecOptions, targetNodesPerBucket: 1000, maxPartBytes: 1000 };
+    const prepared = prepareVersion(nodes, options);
+    const parts = compressBucket((prepared.buckets[0] as { canonical: Buffer }).canonical, options);
+    expect(parts.length).toBeGreaterThan(1);
+    expect(parts.every((part) => part.length <= 1000)).toBe(true);
+    expect(decodeChunk(codecName, concatParts(parts)).nodes).toStrictEqual(nodes);
+  });
+
+  it('grows the bucket count in powers of two with the node count', () => {
+    expect(bucketCountFor(0)).toBe(1);
+    expect(bucketCountFor(64)).toBe(1);
+    expect(bucketCountFor(65)).toBe(2);
+    expect(bucketCountFor(10_000)).toBe(256);
+  });
+
+  it('serialises canonically with sorted keys at every level', () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, { z: 0, y: 1 }], c: 'x' } })).toBe(
+      '{"a":{"c":"x","d":[1,{"y":1,"z":0}]},"b":1}',
+    );
+  });
+
+  it('refuses to inflate a chunk beyond the output limit', () => {
+    const parts = compressBucket(Buffer.from(JSON.stringify({ a: { id: 'a', pad: 'x'.repeat(100_000) } })));
+    expect(() => decodeChunk(codecName, concatParts(parts), 1000)).toThrow();
+  });
+});
