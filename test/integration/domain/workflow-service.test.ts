@@ -104,7 +104,7 @@ describe('persist and hydrate', () => {
 
     const wholeMapBytes = first.storedBytes;
     const deltaBytes = newChunks.reduce(
-      (sum, key) => sum + ((after.get(key)?.data as Uint8Array).length ?? 0),
+      (sum, key) => sum + (after.get(key)?.data as Uint8Array).length,
       0,
     );
     console.info(
