@@ -18,6 +18,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { acknowledgeNagFinding } from '#infrastructure/constructs/nag';
 import { table as tableDescription } from '#infrastructure/description';
 import {
   latencyMetricNames,
@@ -67,7 +68,14 @@ export class Monitoring extends Construct {
       displayName: 'workflow-offload alarms',
       enforceSSL: true,
     });
-    if (props.alarmEmail) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
+    if (props.alarmEmail) {
+      const subscription = this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
+      acknowledgeNagFinding(
+        subscription,
+        'Serverless-SNSRedrivePolicy',
+        'An email subscription only carries alarm notifications, which SNS retries by its delivery policy; a notification that still fails is not lost information, since the alarm state stays visible in CloudWatch.',
+      );
+    }
 
     this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(6) });
     this.addDashboardWidgets();
@@ -82,7 +90,8 @@ export class Monitoring extends Construct {
       dimensionsMap: { [serviceDimension]: serviceName },
       statistic,
       period,
-      label: label ?? metricName,
+      // No default label: an alarm on a labelled metric renders as a metric-math query.
+      label,
     });
   }
 

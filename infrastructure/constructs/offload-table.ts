@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
@@ -37,6 +37,14 @@ const writeActions = ['dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:U
 const deleteActions = ['dynamodb:DeleteItem'];
 
 /**
+ * With a customer-managed key, what DynamoDB needs from the caller to use it
+ * on the caller's behalf, spelled out instead of `GenerateDataKey*` and
+ * `ReEncrypt*`, and only through DynamoDB (kms:ViaService).
+ */
+const keyReadActions = ['kms:Decrypt', 'kms:DescribeKey'];
+const keyWriteActions = ['kms:Encrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'];
+
+/**
  * The one table of the service (design section 3), built from
  * `description.table`: `pk`/`sk`, TTL on `expiresAt`, the namespace and lease
  * indexes, on-demand billing, point-in-time recovery, deletion protection.
@@ -48,6 +56,10 @@ export class OffloadTable extends Construct {
   constructor(scope: Construct, id: string, props: OffloadTableProps = {}) {
     super(scope, id);
     this.encryptionKey = props.encryptionKey;
+    if (props.encryptionKey && Token.isUnresolved(Stack.of(this).region)) {
+      // TableV2 names the key per replica region; CloudFormation cannot pick it at deploy time.
+      throw new Error('a customer-managed encryptionKey needs a stack with an explicit region (env.region)');
+    }
     this.table = new TableV2(this, 'Table', {
       partitionKey: attribute(table.partitionKey),
       sortKey: attribute(table.sortKey),
@@ -101,8 +113,15 @@ export class OffloadTable extends Construct {
       );
     }
     if (this.encryptionKey) {
-      if (access === 'readWrite') this.encryptionKey.grantEncryptDecrypt(grantee);
-      else this.encryptionKey.grantDecrypt(grantee);
+      grantee.grantPrincipal.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: [...keyReadActions, ...(access === 'readWrite' ? keyWriteActions : [])],
+          resources: [this.encryptionKey.keyArn],
+          conditions: {
+            StringEquals: { 'kms:ViaService': `dynamodb.${Stack.of(this).region}.amazonaws.com` },
+          },
+        }),
+      );
     }
   }
 }
@@ -112,4 +131,6 @@ export const tableActions = {
   read: [...itemReadActions, ...queryActions],
   write: writeActions,
   delete: deleteActions,
+  keyRead: keyReadActions,
+  keyWrite: keyWriteActions,
 } as const;
