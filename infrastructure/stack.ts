@@ -186,5 +186,9 @@ export class WorkflowOffloadStack extends Stack {
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'RenewFunctionName', {
+      description: 'The lease renewer, for a manual run (aws lambda invoke)',
+      value: lambdaByName.get(handlers.renew.name)?.functionName ?? '',
+    });
   }
 }
