@@ -54,7 +54,9 @@ const dictionary = Buffer.from(
 export interface PreparedBucket {
   readonly index: number;
   /** Canonical JSON of the bucket's nodes, the input of the chunk id and of compression. */
-  readonly canonical: Buffer;
+  readonly canonical: string;
+  /** UTF-8 size of `canonical`. */
+  readonly rawBytes: number;
   readonly chunkId: string;
   readonly nodeCount: number;
 }
@@ -98,45 +100,77 @@ export function nodeIdHash(id: string): number {
 /** With a power-of-two count, doubling splits every bucket in two and moves no node elsewhere. */
 export const bucketOf = (id: string, bucketCount: number): number => nodeIdHash(id) & (bucketCount - 1);
 
-/** JSON with object keys sorted at every level: equal values give equal text. */
-export function canonicalJson(value: JsonValue): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+/** True when every object in `value` already has its keys in sorted order. */
+function hasSortedKeys(value: JsonValue): boolean {
+  if (value === null || typeof value !== 'object') return true;
   if (Array.isArray(value)) {
-    let out = '[';
-    for (let index = 0; index < value.length; index++) {
-      if (index > 0) out += ',';
-      out += canonicalJson(value[index] as JsonValue);
-    }
-    return `${out}]`;
+    for (const item of value) if (!hasSortedKeys(item)) return false;
+    return true;
   }
-  const keys = Object.keys(value).sort();
-  let out = '{';
-  let first = true;
-  for (const key of keys) {
+  let previous: string | undefined;
+  for (const key in value) {
+    if (previous !== undefined && !(previous < key)) return false;
+    previous = key;
+    if (!hasSortedKeys(value[key] as JsonValue)) return false;
+  }
+  return true;
+}
+
+function sortedCopy(value: JsonValue): JsonValue {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(sortedCopy);
+  const out: { [key: string]: JsonValue } = {};
+  for (const key of Object.keys(value).sort()) {
     const item = value[key];
-    if (item === undefined) continue;
-    if (!first) out += ',';
-    first = false;
-    out += `${JSON.stringify(key)}:${canonicalJson(item)}`;
+    if (item !== undefined) out[key] = sortedCopy(item);
+  }
+  return out;
+}
+
+/**
+ * JSON with object keys sorted at every level: equal values give equal text.
+ * Most nodes arrive with sorted keys already (Argo writes them so); those go
+ * straight to the native serialiser after a cheap check.
+ */
+export function canonicalJson(value: JsonValue): string {
+  return JSON.stringify(hasSortedKeys(value) ? value : sortedCopy(value));
+}
+
+/** Canonical JSON of the given nodes of a map: ids sorted, each node canonical. */
+function canonicalNodeMap(nodes: NodeMap, ids: string[] = Object.keys(nodes)): string {
+  ids.sort();
+  let out = '{';
+  for (let index = 0; index < ids.length; index++) {
+    const id = ids[index] as string;
+    if (index > 0) out += ',';
+    out += `${JSON.stringify(id)}:${canonicalJson(nodes[id] as JsonValue)}`;
   }
   return `${out}}`;
 }
 
 const sha256Hex = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
-/** Splits a node map into `bucketCount` maps. */
-export function groupByBucket(nodes: NodeMap, bucketCount: number): NodeMap[] {
-  const buckets: NodeMap[] = Array.from({ length: bucketCount }, () => ({}));
-  for (const [id, node] of Object.entries(nodes)) {
-    (buckets[bucketOf(id, bucketCount)] as NodeMap)[id] = node;
-  }
+/** The ids of a node map, split by bucket. */
+export function groupIdsByBucket(nodes: NodeMap, bucketCount: number): string[][] {
+  const buckets: string[][] = Array.from({ length: bucketCount }, () => []);
+  for (const id in nodes) (buckets[bucketOf(id, bucketCount)] as string[]).push(id);
   return buckets;
 }
 
-/** Canonical text and chunk id of one bucket. */
-export function prepareBucket(index: number, nodes: NodeMap): PreparedBucket {
-  const canonical = Buffer.from(canonicalJson(nodes), 'utf8');
-  return { index, canonical, chunkId: sha256Hex(canonical), nodeCount: Object.keys(nodes).length };
+/** Canonical text and chunk id of one bucket: the given ids of `nodes` (all of them by default). */
+export function prepareBucket(
+  index: number,
+  nodes: NodeMap,
+  ids: string[] = Object.keys(nodes),
+): PreparedBucket {
+  const canonical = canonicalNodeMap(nodes, ids);
+  return {
+    index,
+    canonical,
+    rawBytes: Buffer.byteLength(canonical, 'utf8'),
+    chunkId: sha256Hex(canonical),
+    nodeCount: ids.length,
+  };
 }
 
 /** The version id of an ordered chunk-id list. */
@@ -147,28 +181,29 @@ export const versionIdOf = (chunkIds: readonly string[]): string =>
 export function prepareVersion(nodes: NodeMap, options: CodecOptions = defaultCodecOptions): PreparedVersion {
   const nodeCount = Object.keys(nodes).length;
   const bucketCount = bucketCountFor(nodeCount, options);
-  const buckets = groupByBucket(nodes, bucketCount).map((bucketNodes, index) =>
-    prepareBucket(index, bucketNodes),
-  );
+  const buckets = groupIdsByBucket(nodes, bucketCount).map((ids, index) => prepareBucket(index, nodes, ids));
   return {
     nodeStatusVersion: versionIdOf(buckets.map((bucket) => bucket.chunkId)),
     bucketCount,
     buckets,
     nodeCount,
-    rawBytes: buckets.reduce((sum, bucket) => sum + bucket.canonical.length, 0),
+    rawBytes: buckets.reduce((sum, bucket) => sum + bucket.rawBytes, 0),
   };
 }
 
 /** Compresses a bucket's canonical text and splits it into parts that each fit in one item. */
 export function compressBucket(
-  canonical: Uint8Array,
+  canonical: string | Uint8Array,
   options: CodecOptions = defaultCodecOptions,
 ): Uint8Array[] {
-  const compressed = deflateRawSync(canonical, {
-    level: options.compressionLevel,
-    dictionary,
-    strategy: constants.Z_DEFAULT_STRATEGY,
-  });
+  const compressed = deflateRawSync(
+    typeof canonical === 'string' ? Buffer.from(canonical, 'utf8') : canonical,
+    {
+      level: options.compressionLevel,
+      dictionary,
+      strategy: constants.Z_DEFAULT_STRATEGY,
+    },
+  );
   if (compressed.length <= options.maxPartBytes) return [compressed];
   const parts: Uint8Array[] = [];
   for (let offset = 0; offset < compressed.length; offset += options.maxPartBytes) {

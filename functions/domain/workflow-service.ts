@@ -640,7 +640,7 @@ export class WorkflowService {
     const currentIds = new Set(manifest.chunks.map((chunk) => chunk.chunkId));
     for (const [index, bucket] of buckets) {
       const prepared = prepareBucket(index, bucket.nodes);
-      rawBytes += prepared.canonical.length - bucket.rawBytes;
+      rawBytes += prepared.rawBytes - bucket.rawBytes;
       if (
         prepared.chunkId !== (manifest.chunks[index] as ManifestChunk).chunkId &&
         !currentIds.has(prepared.chunkId)
