@@ -98,7 +98,6 @@ export class OffloadHttpApi extends Construct {
 
   /** The base URL callers sign requests for (ends with `/`). */
   get url(): string {
-    // `url` is always defined on a stage; the optional type comes from imported stages.
     return this.stage.url;
   }
 }
