@@ -107,8 +107,9 @@ describe('decodeJsonBody', () => {
   });
 
   it('rejects a corrupt gzip body with 400', async () => {
+    // Flip the stored CRC-32: the deflate data is intact, the checksum is not.
     const corrupt = gzipSync('{"a":1}');
-    corrupt[corrupt.length - 6] ^= 0xff;
+    corrupt.writeUInt32LE((corrupt.readUInt32LE(corrupt.length - 8) ^ 0xffffffff) >>> 0, corrupt.length - 8);
 
     const decoding = decodeJsonBody(
       { body: corrupt.toString('base64'), isBase64Encoded: true, headers: { 'content-encoding': 'gzip' } },
