@@ -1,0 +1,136 @@
+/**
+ * The DynamoDB table as a CreateTable request, built from the one description
+ * in `infrastructure/description.ts` that the CDK stack reads too, so the table
+ * the tests and `npm start` create is the table that is deployed.
+ */
+import {
+  type AttributeDefinition,
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+  type DynamoDBClient,
+  type GlobalSecondaryIndex,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import { keyAttributeTypes, table } from '#infrastructure/description';
+
+type KeyAttributeName = keyof typeof keyAttributeTypes;
+
+const attributeDefinition = (name: KeyAttributeName): AttributeDefinition => ({
+  AttributeName: name,
+  AttributeType: keyAttributeTypes[name],
+});
+
+/**
+ * The CreateTable input for `tableName`: `pk`/`sk` string keys, the
+ * `byNamespace` and `byLease` global secondary indexes with INCLUDE
+ * projections, on-demand billing. TTL is not part of CreateTable; see
+ * {@link ensureTable}.
+ *
+ * @example
+ * await client.send(new CreateTableCommand(createTableInput('workflow-offload')));
+ */
+export function createTableInput(tableName: string): CreateTableCommandInput {
+  const indexes = Object.values(table.indexes);
+  const keyNames: KeyAttributeName[] = [
+    table.partitionKey,
+    table.sortKey,
+    ...indexes.flatMap((index) => [index.partitionKey, index.sortKey]),
+  ];
+  const globalSecondaryIndexes: GlobalSecondaryIndex[] = indexes.map((index) => ({
+    IndexName: index.indexName,
+    KeySchema: [
+      { AttributeName: index.partitionKey, KeyType: 'HASH' },
+      { AttributeName: index.sortKey, KeyType: 'RANGE' },
+    ],
+    Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.nonKeyAttributes] },
+  }));
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [...new Set(keyNames)].map(attributeDefinition),
+    KeySchema: [
+      { AttributeName: table.partitionKey, KeyType: 'HASH' },
+      { AttributeName: table.sortKey, KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: globalSecondaryIndexes,
+  };
+}
+
+/** How long {@link ensureTable} waits for the table and its indexes to become ACTIVE. */
+const activeTimeoutMs = 120_000;
+const pollIntervalMs = 250;
+
+// By name rather than instanceof: a second copy of the SDK in node_modules
+// would make instanceof fail for the very same error.
+const isNamed = (error: unknown, name: string): boolean => error instanceof Error && error.name === name;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitUntilActive(client: DynamoDBClient, tableName: string): Promise<void> {
+  const deadline = Date.now() + activeTimeoutMs;
+  for (;;) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const indexesActive = (Table?.GlobalSecondaryIndexes ?? []).every(
+      (index) => index.IndexStatus === 'ACTIVE',
+    );
+    if (Table?.TableStatus === 'ACTIVE' && indexesActive) return;
+    if (Date.now() > deadline) {
+      throw new Error(`table '${tableName}' is not ACTIVE after ${activeTimeoutMs / 1000} s`);
+    }
+    await sleep(pollIntervalMs);
+  }
+}
+
+async function enableTimeToLive(client: DynamoDBClient, tableName: string): Promise<void> {
+  const attributeName = table.timeToLiveAttribute;
+  const { TimeToLiveDescription } = await client.send(
+    new DescribeTimeToLiveCommand({ TableName: tableName }),
+  );
+  const status = TimeToLiveDescription?.TimeToLiveStatus;
+  if (
+    (status === 'ENABLED' || status === 'ENABLING') &&
+    TimeToLiveDescription?.AttributeName === attributeName
+  ) {
+    return;
+  }
+  try {
+    await client.send(
+      new UpdateTimeToLiveCommand({
+        TableName: tableName,
+        TimeToLiveSpecification: { AttributeName: attributeName, Enabled: true },
+      }),
+    );
+  } catch (error) {
+    // Two processes may ensure the same table at once; the loser is told TTL
+    // is already enabled, which is the state it wanted.
+    if (error instanceof Error && /already enabled/i.test(error.message)) return;
+    throw error;
+  }
+}
+
+/**
+ * Creates the table if it does not exist, waits until it and its indexes are
+ * ACTIVE, and enables TTL on `expiresAt`. Safe to call on every start and from
+ * several processes at once.
+ *
+ * @example
+ * const client = new DynamoDBClient({ endpoint: 'http://127.0.0.1:8000' });
+ * await ensureTable(client, 'workflow-offload');
+ */
+export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  try {
+    await client.send(new DescribeTableCommand({ TableName: tableName }));
+  } catch (error) {
+    if (!isNamed(error, 'ResourceNotFoundException')) throw error;
+    try {
+      await client.send(new CreateTableCommand(createTableInput(tableName)));
+    } catch (createError) {
+      // Someone else created it between our describe and create: fine.
+      if (!isNamed(createError, 'ResourceInUseException')) throw createError;
+    }
+  }
+  await waitUntilActive(client, tableName);
+  await enableTimeToLive(client, tableName);
+}

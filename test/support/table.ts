@@ -1,0 +1,56 @@
+/**
+ * A fresh table per suite on the DynamoDB Local the global setup started,
+ * created exactly as the deployed one (`ensureTable`).
+ */
+import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { inject } from 'vitest';
+import { ensureTable } from '#store/table-definition';
+
+/** A table of its own for one suite, and clients bound to DynamoDB Local. */
+export interface TestTable {
+  readonly tableName: string;
+  readonly client: DynamoDBClient;
+  readonly documentClient: DynamoDBDocumentClient;
+}
+
+/** The endpoint of the shared DynamoDB Local; only valid inside the `integration` project. */
+export function dynamodbEndpoint(): string {
+  const endpoint = inject('dynamodbEndpoint') ?? process.env.DYNAMODB_ENDPOINT;
+  if (!endpoint) {
+    throw new Error(
+      'no DynamoDB Local endpoint: run this test in the integration project (test/integration/)',
+    );
+  }
+  return endpoint;
+}
+
+/** A DynamoDB client for DynamoDB Local: region us-east-1, dummy credentials. */
+export function localDynamoDbClient(endpoint = dynamodbEndpoint()): DynamoDBClient {
+  return new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+}
+
+/**
+ * Creates a uniquely named table with the service's definition (keys, GSIs,
+ * TTL) and returns it with a low-level and a document client.
+ *
+ * @example
+ * let testTable: TestTable;
+ * beforeAll(async () => {
+ *   testTable = await createTestTable('persist');
+ * });
+ */
+export async function createTestTable(prefix = 'test'): Promise<TestTable> {
+  const tableName = `${prefix}-${randomUUID()}`;
+  const client = localDynamoDbClient();
+  await ensureTable(client, tableName);
+  const documentClient = DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
+  });
+  return { tableName, client, documentClient };
+}
