@@ -47,8 +47,20 @@ export type JsonHttpEvent = Omit<APIGatewayProxyEventV2, 'body' | 'headers'> & {
 
 type HttpResult = APIGatewayProxyStructuredResultV2;
 
-const correlationIdOf = (): string | undefined => {
-  const id = logger.getCorrelationId();
+/**
+ * The correlation id lives on the request, not only in the logger: the local
+ * runtime serves concurrent requests from one process, and the logger's keys
+ * are per process.
+ */
+const correlationIdKey = 'correlationId';
+
+function setCorrelationId(request: { internal: Record<string, unknown> }, correlationId: string): void {
+  request.internal[correlationIdKey] = correlationId;
+  logger.setCorrelationId(correlationId);
+}
+
+const correlationIdOf = (request: { internal: Record<string, unknown> }): string | undefined => {
+  const id = request.internal[correlationIdKey];
   return typeof id === 'string' ? id : undefined;
 };
 
@@ -79,7 +91,8 @@ const httpCorrelation = (): MiddlewareObj<JsonHttpEvent, HttpResult> => ({
     const headers = lowerCaseHeaders(request.event.headers);
     request.event.headers = headers;
     const fromCaller = headers['x-correlation-id'];
-    logger.setCorrelationId(
+    setCorrelationId(
+      request,
       fromCaller && correlationIdPattern.test(fromCaller)
         ? fromCaller
         : (request.event.requestContext?.requestId ?? request.context.awsRequestId),
@@ -106,7 +119,7 @@ const jsonBody = (maxBytes: number): MiddlewareObj<JsonHttpEvent, HttpResult> =>
 /** Every error becomes the contract's error response, here and only here. */
 const httpErrors = (): MiddlewareObj<JsonHttpEvent, HttpResult> => ({
   onError: (request) => {
-    const http = httpErrorOf(request.error, correlationIdOf());
+    const http = httpErrorOf(request.error, correlationIdOf(request));
     observeError(request.error, http.statusCode);
     request.response = errorResponse(http);
   },
@@ -118,7 +131,7 @@ const responseEncoding = (): MiddlewareObj<JsonHttpEvent, HttpResult> => {
     const response = request.response;
     if (response === undefined || response === null || typeof response !== 'object') return;
     const headers: Record<string, string | number | boolean> = { ...response.headers };
-    const correlationId = correlationIdOf();
+    const correlationId = correlationIdOf(request);
     if (correlationId) headers['x-correlation-id'] = correlationId;
     if (typeof response.body === 'string' && !response.isBase64Encoded) {
       headers.vary = 'accept-encoding';
@@ -161,7 +174,8 @@ export function httpHandler(
 ) {
   const { config } = serviceFromEnvironment();
   const stack = middy<JsonHttpEvent, HttpResult>()
-    .use(captureLambdaHandler(tracer))
+    // A response can be megabytes of nodes: far beyond what an X-Ray segment may carry.
+    .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(httpCorrelation())
     .use(logMetrics(metrics))
@@ -182,7 +196,7 @@ type WorkflowEvent = EventBridgeEvent<string, unknown>;
 
 const eventCorrelation = (): MiddlewareObj<WorkflowEvent, EventOutcome> => ({
   before: (request) => {
-    logger.setCorrelationId(request.event?.id ?? request.context.awsRequestId);
+    setCorrelationId(request, request.event?.id ?? request.context.awsRequestId);
     logger.appendKeys({ detailType: request.event?.['detail-type'] });
   },
 });
@@ -196,7 +210,7 @@ const eventCorrelation = (): MiddlewareObj<WorkflowEvent, EventOutcome> => ({
  */
 const eventErrors = (): MiddlewareObj<WorkflowEvent, EventOutcome> => ({
   onError: (request) => {
-    const http = httpErrorOf(request.error, correlationIdOf());
+    const http = httpErrorOf(request.error, correlationIdOf(request));
     observeError(request.error, http.statusCode);
     if (http.statusCode < 500) {
       logger.warn('dropping an event that can never succeed', {
@@ -217,7 +231,7 @@ export function eventHandler<T extends z.ZodType>(
   handle: (detail: z.output<T>, event: WorkflowEvent) => Promise<EventOutcome>,
 ) {
   return middy<WorkflowEvent, EventOutcome>()
-    .use(captureLambdaHandler(tracer))
+    .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(eventCorrelation())
     .use(logMetrics(metrics))
@@ -231,7 +245,7 @@ export function eventHandler<T extends z.ZodType>(
 /** Wraps a scheduled handler; errors are logged and thrown, so the scheduler retries. */
 export function scheduledHandler<R>(handle: (event: ScheduledEvent) => Promise<R>) {
   return middy<ScheduledEvent, R>()
-    .use(captureLambdaHandler(tracer))
+    .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
     .use({

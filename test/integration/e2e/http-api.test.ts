@@ -334,6 +334,20 @@ describe('local runtime over HTTP', () => {
     });
   });
 
+  describe('correlation ids', () => {
+    it('echoes each caller its own x-correlation-id, also under concurrency', async () => {
+      const ids = Array.from({ length: 20 }, (_, index) => `corr-${index}`);
+
+      const responses = await Promise.all(
+        ids.map((id) =>
+          raw(baseUrl, 'GET', `/v1/workflows/e2e-nobody-${id}`, { headers: { 'x-correlation-id': id } }),
+        ),
+      );
+
+      expect(responses.map((response) => response.headers['x-correlation-id'])).toEqual(ids);
+    });
+  });
+
   describe('conflicts and re-apply', () => {
     it('answers a stale If-Match with 409 and the current state', async () => {
       await client.putWorkflow('e2e-cas', { namespace: 'argo', name: 'cas', nodes: { a: running('a') } });
