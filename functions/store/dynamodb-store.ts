@@ -401,7 +401,7 @@ export class DynamoDbStore implements WorkflowStore {
   private async extendLease(
     key: { pk: string; sk: string },
     expiresAt: number,
-  ): Promise<WriteCost | 'missing'> {
+  ): Promise<(WriteCost & { attributes?: Record<string, unknown> }) | 'missing'> {
     try {
       const output = await guarded(() =>
         this.client.send(
@@ -416,7 +416,7 @@ export class DynamoDbStore implements WorkflowStore {
           }),
         ),
       );
-      return costOf([output.Attributes ?? key]);
+      return { ...costOf([output.Attributes ?? key]), attributes: output.Attributes };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
         return error.Item ? { items: 0, bytes: 0, writeUnits: 0 } : 'missing';
@@ -450,11 +450,16 @@ export class DynamoDbStore implements WorkflowStore {
   }
 
   async renewManifest(uid: string, nodeStatusVersion: string, expiresAt: number): Promise<boolean> {
-    const outcome = await this.extendLease(
-      { pk: workflowKey(uid), sk: manifestKey(nodeStatusVersion) },
-      expiresAt,
-    );
-    return outcome !== 'missing';
+    const pk = workflowKey(uid);
+    const outcome = await this.extendLease({ pk, sk: manifestKey(nodeStatusVersion) }, expiresAt);
+    if (outcome === 'missing') return false;
+    // The history entry is what lists the version (GET .../versions): it must
+    // live as long as the manifest, or a current version drops out of the list.
+    const createdAt = outcome.attributes?.createdAt;
+    if (typeof createdAt === 'string') {
+      await this.extendLease({ pk, sk: `T#${createdAt}#${nodeStatusVersion}` }, expiresAt);
+    }
+    return true;
   }
 
   /**
