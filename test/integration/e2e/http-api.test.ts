@@ -667,6 +667,51 @@ describe('local runtime over HTTP', () => {
   });
 });
 
+describe('local runtime renewer', () => {
+  let runtime: RunningRuntime;
+
+  beforeAll(async () => {
+    // R = 4 s: the renewer runs every max(1 s, R/4) and renews leases below 1.5 R.
+    runtime = await startRuntime({
+      DYNAMODB_ENDPOINT: dynamodbEndpoint(),
+      WFO_TABLE_NAME: `e2e-${randomUUID()}`,
+      WFO_RETENTION_SECONDS: '4',
+      WFO_ALWAYS_OFFLOAD: 'true',
+    });
+  });
+
+  afterAll(async () => {
+    expect(await runtime?.stop()).toBe(0);
+  });
+
+  it('runs on its timer and keeps the current version leased and listed', async () => {
+    const client = new WfoClient({ baseUrl: runtime.baseUrl });
+    const nodes = argoNodes('e2e-renew', 20);
+    const created = await client.putWorkflow('e2e-renew', { namespace: 'argo', name: 'renew', nodes });
+    const currentExpiry = async () => {
+      const { items } = await client.listVersions('e2e-renew');
+      const current = items.find((item) => item.current);
+      return current ? Date.parse(current.expiresAt) : undefined;
+    };
+    const bornExpiry = await currentExpiry();
+    expect(runtime.output()).toMatch(/RenewLeases every 1 s/);
+
+    // Generous bound: the lease falls below 1.5 R after 2 s; the renewer looks every second.
+    let renewedExpiry = bornExpiry;
+    const deadline = Date.now() + 30_000;
+    while (renewedExpiry === bornExpiry && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      renewedExpiry = await currentExpiry();
+    }
+    const workflow = await client.getWorkflow('e2e-renew');
+
+    expect(bornExpiry).toBeDefined();
+    expect(renewedExpiry).toBeGreaterThan(bornExpiry as number);
+    expect(workflow.nodeStatusVersion).toBe(created.nodeStatusVersion);
+    expect(workflow.nodes).toEqual(nodes);
+  });
+});
+
 describe('local runtime with its database unreachable', () => {
   let runtime: RunningRuntime;
 
