@@ -12,8 +12,10 @@ const flag = z
 const positiveInteger = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 export const configSchema = z.object({
-  /** Table holding records, manifests and chunks. */
+  /** Table holding the workflow records. */
   WFO_TABLE_NAME: z.string().min(3).default('workflow-offload'),
+  /** Table holding manifests and chunks; default `<WFO_TABLE_NAME>-versions`. */
+  WFO_VERSIONS_TABLE_NAME: z.string().min(3).optional(),
   /** R: a superseded version stays readable for at least this long. Default 48 h. */
   WFO_RETENTION_SECONDS: positiveInteger(172_800),
   /** Largest compressed node map kept inline in the record (Argo: MAX_WORKFLOW_SIZE). */

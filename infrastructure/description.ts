@@ -107,11 +107,14 @@ export const schedules: readonly ScheduleDescription[] = [
 /** Number of partitions of the lease index; spreads renew queries and writes. */
 export const leaseShardCount = 16;
 
-/** The table: keys, TTL attribute and global secondary indexes. */
+/**
+ * The records table: one item per workflow (its record), the commit point.
+ * No TTL: a record lives until the workflow is deleted. Its two sparse
+ * indexes list a namespace and find the leases the renewer must extend.
+ */
 export const table = {
   partitionKey: 'pk',
   sortKey: 'sk',
-  timeToLiveAttribute: 'expiresAt',
   indexes: {
     /** Lists workflows of a namespace, by name then uid. */
     byNamespace: {
@@ -141,6 +144,26 @@ export const table = {
     },
   },
 } as const;
+
+/**
+ * The versions table: immutable manifests, history entries and chunks, each
+ * with `expiresAt`, removed by DynamoDB's TTL. It has no index, so no item
+ * here ever needs an index key. (Kept apart from the records table because
+ * DynamoDB Local's TTL job builds delete keys from every key attribute of a
+ * table, index keys included, and stops on items without them; see
+ * docs/architecture.md.)
+ */
+export const versionTable = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  timeToLiveAttribute: 'expiresAt',
+  /** Default name: the records table's name plus this suffix. */
+  nameSuffix: '-versions',
+} as const;
+
+/** The versions table's default name for a records table name. */
+export const versionTableNameFor = (recordsTableName: string): string =>
+  `${recordsTableName}${versionTable.nameSuffix}`;
 
 /** Attribute types of the key attributes, for CreateTable and TableV2. */
 export const keyAttributeTypes = {

@@ -117,6 +117,7 @@ export class WorkflowOffloadStack extends Stack {
       const handlerFunction = new HandlerFunction(this, handler.name, {
         handler,
         tableName: this.table.table.tableName,
+        versionsTableName: this.table.versions.tableName,
         retentionSeconds,
         metricsNamespace,
         logLevel: props.logLevel ?? 'INFO',
@@ -169,6 +170,7 @@ export class WorkflowOffloadStack extends Stack {
       renewInterval: renewSchedule?.interval ?? Duration.seconds(retentionSeconds / 4),
       functions: lambdaByName,
       table: this.table.table,
+      versionsTable: this.table.versions,
       deadLetterQueue: this.deadLetterQueue,
       api: this.httpApi.api,
       alarmEmail: props.alarmEmail,
@@ -183,6 +185,7 @@ export class WorkflowOffloadStack extends Stack {
       value: this.events.eventBus.eventBusName,
     });
     new CfnOutput(this, 'TableName', { value: this.table.table.tableName });
+    new CfnOutput(this, 'VersionsTableName', { value: this.table.versions.tableName });
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });

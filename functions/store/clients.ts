@@ -41,7 +41,10 @@ export interface Wiring {
 
 /** The service on the table and settings the configuration names. */
 export function createWiring(config: Config, documentClient = createDocumentClient(config)): Wiring {
-  const store = new DynamoDbStore(documentClient, { tableName: config.WFO_TABLE_NAME });
+  const store = new DynamoDbStore(documentClient, {
+    tableName: config.WFO_TABLE_NAME,
+    ...(config.WFO_VERSIONS_TABLE_NAME ? { versionsTableName: config.WFO_VERSIONS_TABLE_NAME } : {}),
+  });
   const service = new WorkflowService(store, {
     retentionSeconds: config.WFO_RETENTION_SECONDS,
     inlineMaxBytes: config.WFO_INLINE_MAX_BYTES,

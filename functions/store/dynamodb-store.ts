@@ -1,12 +1,15 @@
 /**
- * The DynamoDB adapter of the domain's `WorkflowStore` port. One table:
+ * The DynamoDB adapter of the domain's `WorkflowStore` port. Two tables:
  *
- * | item     | pk         | sk                          |
- * |----------|------------|-----------------------------|
- * | record   | `WF#<uid>` | `RECORD`                    |
- * | manifest | `WF#<uid>` | `V#<nodeStatusVersion>`     |
- * | history  | `WF#<uid>` | `T#<createdAt>#<version>`   |
- * | chunk    | `WF#<uid>` | `C#<chunkId>` (`#<part>` when split) |
+ * | table    | item     | pk         | sk                          |
+ * |----------|----------|------------|-----------------------------|
+ * | records  | record   | `WF#<uid>` | `RECORD`                    |
+ * | versions | manifest | `WF#<uid>` | `V#<nodeStatusVersion>`     |
+ * | versions | history  | `WF#<uid>` | `T#<createdAt>#<version>`   |
+ * | versions | chunk    | `WF#<uid>` | `C#<chunkId>` (`#<part>` when split) |
+ *
+ * Records have no TTL and carry the index keys; everything in the versions
+ * table is immutable and expires by TTL.
  *
  * Every value from a caller travels in ExpressionAttributeValues; expression
  * strings are constants of this file.
@@ -39,7 +42,7 @@ import type {
   WorkflowSummary,
   WriteCost,
 } from '#domain/store';
-import { leaseShardCount, table } from '#infrastructure/description';
+import { leaseShardCount, table, versionTableNameFor } from '#infrastructure/description';
 import { itemSize, writeUnitsFor } from './item-size.ts';
 
 const RECORD_SK = 'RECORD';
@@ -58,7 +61,10 @@ export const leaseShardOf = (uid: string): string => {
 };
 
 export interface DynamoDbStoreOptions {
+  /** The records table. */
   readonly tableName: string;
+  /** The versions table; default `<tableName>-versions`. */
+  readonly versionsTableName?: string;
   /** Parallel requests per batched read or write. */
   readonly concurrency?: number;
   /** Attempts for unprocessed batch items before reporting the store unavailable. */
@@ -242,6 +248,7 @@ function toSummary(item: Item): WorkflowSummary {
 
 export class DynamoDbStore implements WorkflowStore {
   protected readonly tableName: string;
+  protected readonly versionsTableName: string;
   private readonly concurrency: number;
   private readonly batchAttempts: number;
   private readonly sleep: (milliseconds: number) => Promise<void>;
@@ -251,6 +258,7 @@ export class DynamoDbStore implements WorkflowStore {
     options: DynamoDbStoreOptions,
   ) {
     this.tableName = options.tableName;
+    this.versionsTableName = options.versionsTableName ?? versionTableNameFor(options.tableName);
     this.concurrency = options.concurrency ?? 8;
     this.batchAttempts = options.batchAttempts ?? 8;
     this.sleep =
@@ -275,7 +283,7 @@ export class DynamoDbStore implements WorkflowStore {
     const { Item } = await guarded(() =>
       this.client.send(
         new GetCommand({
-          TableName: this.tableName,
+          TableName: this.versionsTableName,
           Key: { pk: workflowKey(uid), sk: manifestKey(nodeStatusVersion) },
           ConsistentRead: true,
         }),
@@ -317,13 +325,15 @@ export class DynamoDbStore implements WorkflowStore {
         const output: BatchGetCommandOutput = await guarded(() =>
           this.client.send(
             new BatchGetCommand({
-              RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },
+              RequestItems: { [this.versionsTableName]: { Keys: pending, ConsistentRead: true } },
             }),
           ),
         );
-        for (const item of output.Responses?.[this.tableName] ?? []) items.set(item.sk as string, item);
+        for (const item of output.Responses?.[this.versionsTableName] ?? [])
+          items.set(item.sk as string, item);
         pending =
-          (output.UnprocessedKeys?.[this.tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+          (output.UnprocessedKeys?.[this.versionsTableName]?.Keys as Record<string, unknown>[] | undefined) ??
+          [];
       }
     });
     const found = new Map<string, FetchedChunk>();
@@ -368,9 +378,12 @@ export class DynamoDbStore implements WorkflowStore {
         }
         if (attempt > 0) await this.sleep(Math.min(1000, 20 * 2 ** attempt) * Math.random());
         const output = await guarded(() =>
-          this.client.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending as never } })),
+          this.client.send(
+            new BatchWriteCommand({ RequestItems: { [this.versionsTableName]: pending as never } }),
+          ),
         );
-        pending = (output.UnprocessedItems?.[this.tableName] as Record<string, unknown>[] | undefined) ?? [];
+        pending =
+          (output.UnprocessedItems?.[this.versionsTableName] as Record<string, unknown>[] | undefined) ?? [];
       }
     });
   }
@@ -406,7 +419,7 @@ export class DynamoDbStore implements WorkflowStore {
       const output = await guarded(() =>
         this.client.send(
           new UpdateCommand({
-            TableName: this.tableName,
+            TableName: this.versionsTableName,
             Key: key,
             UpdateExpression: 'SET expiresAt = :expiresAt',
             ConditionExpression: 'attribute_exists(pk) AND expiresAt < :expiresAt',
@@ -547,7 +560,7 @@ export class DynamoDbStore implements WorkflowStore {
     const output = await guarded(() =>
       this.client.send(
         new QueryCommand({
-          TableName: this.tableName,
+          TableName: this.versionsTableName,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :history)',
           ExpressionAttributeValues: { ':pk': workflowKey(uid), ':history': 'T#' },
           ScanIndexForward: false,

@@ -1,5 +1,5 @@
 /**
- * The DynamoDB table as a CreateTable request, built from the one description
+ * The DynamoDB tables as CreateTable requests, built from the one description
  * in `infrastructure/description.ts` that the CDK stack reads too, so the table
  * the tests and `npm start` create is the table that is deployed.
  */
@@ -13,7 +13,7 @@ import {
   type GlobalSecondaryIndex,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { keyAttributeTypes, table } from '#infrastructure/description';
+import { keyAttributeTypes, table, versionTable, versionTableNameFor } from '#infrastructure/description';
 
 type KeyAttributeName = keyof typeof keyAttributeTypes;
 
@@ -23,10 +23,9 @@ const attributeDefinition = (name: KeyAttributeName): AttributeDefinition => ({
 });
 
 /**
- * The CreateTable input for `tableName`: `pk`/`sk` string keys, the
+ * The CreateTable input of the records table: `pk`/`sk` string keys, the
  * `byNamespace` and `byLease` global secondary indexes with INCLUDE
- * projections, on-demand billing. TTL is not part of CreateTable; see
- * {@link ensureTable}.
+ * projections, on-demand billing, no TTL.
  *
  * @example
  * await client.send(new CreateTableCommand(createTableInput('workflow-offload')));
@@ -84,7 +83,7 @@ async function waitUntilActive(client: DynamoDBClient, tableName: string): Promi
 }
 
 async function enableTimeToLive(client: DynamoDBClient, tableName: string): Promise<void> {
-  const attributeName = table.timeToLiveAttribute;
+  const attributeName = versionTable.timeToLiveAttribute;
   const { TimeToLiveDescription } = await client.send(
     new DescribeTimeToLiveCommand({ TableName: tableName }),
   );
@@ -111,26 +110,58 @@ async function enableTimeToLive(client: DynamoDBClient, tableName: string): Prom
 }
 
 /**
- * Creates the table if it does not exist, waits until it and its indexes are
- * ACTIVE, and enables TTL on `expiresAt`. Safe to call on every start and from
- * several processes at once.
- *
- * @example
- * const client = new DynamoDBClient({ endpoint: 'http://127.0.0.1:8000' });
- * await ensureTable(client, 'workflow-offload');
+ * The CreateTable input of the versions table: `pk`/`sk` string keys, no
+ * index, on-demand billing. TTL is set by {@link ensureTable}.
  */
-export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
+export function createVersionTableInput(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: versionTable.partitionKey, AttributeType: 'S' },
+      { AttributeName: versionTable.sortKey, AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: versionTable.partitionKey, KeyType: 'HASH' },
+      { AttributeName: versionTable.sortKey, KeyType: 'RANGE' },
+    ],
+  };
+}
+
+async function createIfAbsent(client: DynamoDBClient, input: CreateTableCommandInput): Promise<void> {
+  const tableName = input.TableName as string;
   try {
     await client.send(new DescribeTableCommand({ TableName: tableName }));
   } catch (error) {
     if (!isNamed(error, 'ResourceNotFoundException')) throw error;
     try {
-      await client.send(new CreateTableCommand(createTableInput(tableName)));
+      await client.send(new CreateTableCommand(input));
     } catch (createError) {
       // Someone else created it between our describe and create: fine.
       if (!isNamed(createError, 'ResourceInUseException')) throw createError;
     }
   }
   await waitUntilActive(client, tableName);
-  await enableTimeToLive(client, tableName);
+}
+
+/**
+ * Creates the records table and the versions table if they do not exist,
+ * waits until they and their indexes are ACTIVE, and enables TTL on the
+ * versions table's `expiresAt`. Safe to call on every start and from several
+ * processes at once.
+ *
+ * @example
+ * const client = new DynamoDBClient({ endpoint: 'http://127.0.0.1:8000' });
+ * await ensureTable(client, 'workflow-offload'); // and 'workflow-offload-versions'
+ */
+export async function ensureTable(
+  client: DynamoDBClient,
+  tableName: string,
+  versionsTableName = versionTableNameFor(tableName),
+): Promise<void> {
+  await Promise.all([
+    createIfAbsent(client, createTableInput(tableName)),
+    createIfAbsent(client, createVersionTableInput(versionsTableName)),
+  ]);
+  await enableTimeToLive(client, versionsTableName);
 }

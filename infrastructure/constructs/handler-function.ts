@@ -30,6 +30,7 @@ const esmRequireBanner =
 export interface HandlerFunctionProps {
   readonly handler: HandlerDescription;
   readonly tableName: string;
+  readonly versionsTableName: string;
   readonly retentionSeconds: number;
   readonly metricsNamespace: string;
   readonly logLevel: string;
@@ -91,6 +92,7 @@ export class HandlerFunction extends Construct {
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
         LOG_LEVEL: props.logLevel,
         WFO_TABLE_NAME: props.tableName,
+        WFO_VERSIONS_TABLE_NAME: props.versionsTableName,
         WFO_RETENTION_SECONDS: String(props.retentionSeconds),
         // Stack traces point at the TypeScript source, through the bundled source map.
         NODE_OPTIONS: '--enable-source-maps',

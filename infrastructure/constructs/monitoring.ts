@@ -37,6 +37,7 @@ export interface MonitoringProps {
   /** Every handler's function, by handler name. */
   readonly functions: ReadonlyMap<string, IFunction>;
   readonly table: TableV2;
+  readonly versionsTable: TableV2;
   readonly deadLetterQueue: IQueue;
   readonly api: HttpApi;
   readonly alarmEmail?: string;
@@ -100,10 +101,11 @@ export class Monitoring extends Construct {
   }
 
   private throttleEventMetrics(): Metric[] {
-    const { table } = this.props;
+    const { table, versionsTable } = this.props;
     const indexNames = Object.values(tableDescription.indexes).map((index) => index.indexName);
     return throttleEventMetricNames.flatMap((metricName) => [
-      table.metric(metricName, { statistic: 'Sum', period, label: `${metricName} (table)` }),
+      table.metric(metricName, { statistic: 'Sum', period, label: `${metricName} (records)` }),
+      versionsTable.metric(metricName, { statistic: 'Sum', period, label: `${metricName} (versions)` }),
       ...indexNames.map((indexName) =>
         table.metric(metricName, {
           statistic: 'Sum',
@@ -116,7 +118,7 @@ export class Monitoring extends Construct {
   }
 
   private addDashboardWidgets(): void {
-    const { table, deadLetterQueue, api } = this.props;
+    const { table, versionsTable, deadLetterQueue, api } = this.props;
     const graph = (title: string, left: IMetric[], right: IMetric[] = [], width = 8) =>
       new GraphWidget({ title, left, right, width, height: 6 });
 
@@ -202,8 +204,18 @@ export class Monitoring extends Construct {
         this.throttleEventMetrics(),
       ),
       graph('DynamoDB consumed capacity', [
-        table.metricConsumedReadCapacityUnits({ period, statistic: 'Sum' }),
-        table.metricConsumedWriteCapacityUnits({ period, statistic: 'Sum' }),
+        table.metricConsumedReadCapacityUnits({ period, statistic: 'Sum', label: 'Read units (records)' }),
+        table.metricConsumedWriteCapacityUnits({ period, statistic: 'Sum', label: 'Write units (records)' }),
+        versionsTable.metricConsumedReadCapacityUnits({
+          period,
+          statistic: 'Sum',
+          label: 'Read units (versions)',
+        }),
+        versionsTable.metricConsumedWriteCapacityUnits({
+          period,
+          statistic: 'Sum',
+          label: 'Write units (versions)',
+        }),
       ]),
       graph('Dead-letter queue depth', [
         deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),

@@ -3,7 +3,7 @@ import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2 } fr
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { keyAttributeTypes, type TableAccess, table } from '#infrastructure/description';
+import { keyAttributeTypes, type TableAccess, table, versionTable } from '#infrastructure/description';
 
 export interface OffloadTableProps {
   /** @default RemovalPolicy.RETAIN */
@@ -45,12 +45,17 @@ const keyReadActions = ['kms:Decrypt', 'kms:DescribeKey'];
 const keyWriteActions = ['kms:Encrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'];
 
 /**
- * The one table of the service (design section 3), built from
- * `description.table`: `pk`/`sk`, TTL on `expiresAt`, the namespace and lease
- * indexes, on-demand billing, point-in-time recovery, deletion protection.
+ * The service's two tables, built from the description: the records table
+ * (`description.table`: `pk`/`sk`, the namespace and lease indexes, no TTL)
+ * and the versions table (`description.versionTable`: `pk`/`sk`, TTL on
+ * `expiresAt`, no index). Both on-demand, with point-in-time recovery and
+ * deletion protection.
  */
 export class OffloadTable extends Construct {
+  /** The records table. */
   readonly table: TableV2;
+  /** The versions table: manifests, history and chunks, expiring by TTL. */
+  readonly versions: TableV2;
   private readonly encryptionKey?: IKey;
 
   constructor(scope: Construct, id: string, props: OffloadTableProps = {}) {
@@ -60,10 +65,7 @@ export class OffloadTable extends Construct {
       // TableV2 names the key per replica region; CloudFormation cannot pick it at deploy time.
       throw new Error('a customer-managed encryptionKey needs a stack with an explicit region (env.region)');
     }
-    this.table = new TableV2(this, 'Table', {
-      partitionKey: attribute(table.partitionKey),
-      sortKey: attribute(table.sortKey),
-      timeToLiveAttribute: table.timeToLiveAttribute,
+    const common = {
       billing: Billing.onDemand(),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: props.deletionProtection ?? true,
@@ -71,6 +73,17 @@ export class OffloadTable extends Construct {
       encryption: props.encryptionKey
         ? TableEncryptionV2.customerManagedKey(props.encryptionKey)
         : TableEncryptionV2.dynamoOwnedKey(),
+    };
+    this.versions = new TableV2(this, 'Versions', {
+      ...common,
+      partitionKey: { name: versionTable.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: versionTable.sortKey, type: AttributeType.STRING },
+      timeToLiveAttribute: versionTable.timeToLiveAttribute,
+    });
+    this.table = new TableV2(this, 'Table', {
+      ...common,
+      partitionKey: attribute(table.partitionKey),
+      sortKey: attribute(table.sortKey),
       globalSecondaryIndexes: Object.values(table.indexes).map((index) => ({
         indexName: index.indexName,
         partitionKey: attribute(index.partitionKey),
@@ -87,30 +100,36 @@ export class OffloadTable extends Construct {
   }
 
   /**
-   * Least-privilege data access for a handler: 'read' gets item reads and
-   * queries only; 'readWrite' adds puts and updates; DeleteItem only with
-   * `deletesRecords`. With a customer-managed key, the matching KMS grant.
+   * Least-privilege data access for a handler, on both tables: 'read' gets
+   * item reads and queries only; 'readWrite' adds puts and updates; DeleteItem
+   * only with `deletesRecords`, and only on the records table (the write path
+   * never deletes versions). With a customer-managed key, the matching KMS grant.
    */
   grantAccess(grantee: IGrantable, access: TableAccess, options: TableGrantOptions = {}): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new PolicyStatement({
         actions: itemReadActions,
-        resources: [this.table.tableArn],
+        resources: [this.table.tableArn, this.versions.tableArn],
       }),
     );
     grantee.grantPrincipal.addToPrincipalPolicy(
       new PolicyStatement({
         actions: queryActions,
-        resources: [this.table.tableArn, ...this.indexArns],
+        resources: [this.table.tableArn, ...this.indexArns, this.versions.tableArn],
       }),
     );
     if (access === 'readWrite') {
       grantee.grantPrincipal.addToPrincipalPolicy(
         new PolicyStatement({
-          actions: [...writeActions, ...(options.deletesRecords ? deleteActions : [])],
-          resources: [this.table.tableArn],
+          actions: writeActions,
+          resources: [this.table.tableArn, this.versions.tableArn],
         }),
       );
+      if (options.deletesRecords) {
+        grantee.grantPrincipal.addToPrincipalPolicy(
+          new PolicyStatement({ actions: deleteActions, resources: [this.table.tableArn] }),
+        );
+      }
     }
     if (this.encryptionKey) {
       grantee.grantPrincipal.addToPrincipalPolicy(

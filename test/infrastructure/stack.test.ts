@@ -66,13 +66,34 @@ const actionsOf = (synthesised: Synth, handler: HandlerDescription) =>
 const defaultSynth = synth();
 
 describe('table', () => {
-  it('expires items by TTL on expiresAt', () => {
-    defaultSynth.template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
-      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
-    });
+  it('has two tables: records with the indexes and no TTL, versions with TTL on expiresAt and no index', () => {
+    const tables = Object.values(defaultSynth.template.findResources('AWS::DynamoDB::GlobalTable')).map(
+      (resource) => resource.Properties as Record<string, unknown>,
+    );
+    expect(tables).toHaveLength(2);
+    const records = tables.find((properties) => properties.GlobalSecondaryIndexes !== undefined);
+    const versions = tables.find((properties) => properties.GlobalSecondaryIndexes === undefined);
+    expect(records?.TimeToLiveSpecification).toBeUndefined();
+    expect(versions?.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    expect(versions?.KeySchema).toEqual([
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ]);
   });
 
-  it('has point-in-time recovery and deletion protection, and is retained, by default', () => {
+  it('has point-in-time recovery and deletion protection on both tables, retained, by default', () => {
+    defaultSynth.template.resourcePropertiesCountIs(
+      'AWS::DynamoDB::GlobalTable',
+      {
+        Replicas: [
+          Match.objectLike({
+            DeletionProtectionEnabled: true,
+            PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          }),
+        ],
+      },
+      2,
+    );
     defaultSynth.template.hasResource('AWS::DynamoDB::GlobalTable', {
       DeletionPolicy: 'Retain',
       Properties: {
@@ -229,6 +250,22 @@ describe('permissions', () => {
       'DeleteWorkflow',
       'OnWorkflowDeleted',
     ]);
+  });
+
+  it('never lets anyone delete from the versions table: its items go by TTL only', () => {
+    const { stack, logicalId } = defaultSynth;
+    const versionsArn = JSON.stringify({ 'Fn::GetAtt': [logicalId(stack.table.versions), 'Arn'] });
+    const recordsArn = JSON.stringify({ 'Fn::GetAtt': [logicalId(stack.table.table), 'Arn'] });
+    let deleteStatements = 0;
+    for (const handler of allHandlers) {
+      for (const statement of statementsOf(defaultSynth, handler)) {
+        if (!statement.actions.includes('dynamodb:DeleteItem')) continue;
+        deleteStatements++;
+        expect(JSON.stringify(statement.resources), handler.name).not.toContain(versionsArn);
+        expect(JSON.stringify(statement.resources), handler.name).toContain(recordsArn);
+      }
+    }
+    expect(deleteStatements).toBe(2);
   });
 
   it('never grants Scan, action wildcards or index wildcards on the table', () => {

@@ -1,8 +1,14 @@
-import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+  UpdateTimeToLiveCommand,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keyAttributeTypes, table } from '#infrastructure/description';
-import { ensureTable } from '#store/table-definition';
+import { keyAttributeTypes, table, versionTableNameFor } from '#infrastructure/description';
+import { createTableInput, ensureTable } from '#store/table-definition';
 import { createTestTable, type TestTable } from '#test/table';
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -15,28 +21,6 @@ const indexKeyAttributes = {
   leaseShard: 'L#0',
   leaseExpiresAt: 1,
 };
-
-async function exists(testTable: TestTable, pk: string): Promise<boolean> {
-  const { Item } = await testTable.documentClient.send(
-    new GetCommand({ TableName: testTable.tableName, Key: { pk, sk: 'RECORD' }, ConsistentRead: true }),
-  );
-  return Item !== undefined;
-}
-
-/** Seconds from `sinceMs` until the item is gone, polling; throws after `timeoutSeconds`. */
-async function secondsUntilDeleted(
-  testTable: TestTable,
-  pk: string,
-  sinceMs: number,
-  timeoutSeconds: number,
-) {
-  const deadline = Date.now() + timeoutSeconds * 1000;
-  while (await exists(testTable, pk)) {
-    if (Date.now() > deadline) throw new Error(`item '${pk}' still present after ${timeoutSeconds} s`);
-    await sleep(250);
-  }
-  return (Date.now() - sinceMs) / 1000;
-}
 
 describe('ensureTable on DynamoDB Local', () => {
   let testTable: TestTable;
@@ -81,14 +65,19 @@ describe('ensureTable on DynamoDB Local', () => {
     }
   });
 
-  it('enables TTL on expiresAt, and a second ensureTable is a no-op', async () => {
+  it('creates the versions table with pk/sk and no index, and a second ensureTable is a no-op', async () => {
     await ensureTable(testTable.client, testTable.tableName);
 
-    const { TimeToLiveDescription } = await testTable.client.send(
-      new DescribeTimeToLiveCommand({ TableName: testTable.tableName }),
+    const { Table } = await testTable.client.send(
+      new DescribeTableCommand({ TableName: versionTableNameFor(testTable.tableName) }),
     );
 
-    expect(TimeToLiveDescription).toEqual({ TimeToLiveStatus: 'ENABLED', AttributeName: 'expiresAt' });
+    expect(Table?.TableStatus).toBe('ACTIVE');
+    expect(Table?.KeySchema).toEqual([
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ]);
+    expect(Table?.GlobalSecondaryIndexes).toBeUndefined();
   });
 });
 
@@ -99,40 +88,65 @@ describe('ensureTable on DynamoDB Local', () => {
  *   and sleeps 10 s after every page, then restarts 1 s later: an expired item
  *   goes within ~11 s in a small table, ~10 s more per 20 items in a large one;
  * - it deletes by a key built from *every* AttributeDefinition, index keys
- *   included, so an expired item without all of namespaceKey, namespaceSort,
- *   leaseShard and leaseExpiresAt is not deleted, and the job for that table
- *   stops for good. Chunks and manifests carry no index keys: on DynamoDB
- *   Local they never expire, and they stop TTL for their table.
+ *   included, so in a table with indexes an expired item without every index
+ *   key is not deleted, and the job for that table stops for good.
+ * That is why versions live in their own table, with no index (see
+ * infrastructure/description.ts): there, TTL works as on AWS.
  */
-describe('DynamoDB Local TTL', () => {
+describe('DynamoDB Local TTL on the versions table', () => {
   let testTable: TestTable;
+  let versionsTable: string;
   beforeAll(async () => {
     testTable = await createTestTable('ttl');
+    versionsTable = versionTableNameFor(testTable.tableName);
   });
   afterAll(() => testTable.client.destroy());
 
-  it('deletes expired items that carry every index key attribute, within seconds', async () => {
+  const exists = async (pk: string) => {
+    const { Item } = await testTable.documentClient.send(
+      new GetCommand({ TableName: versionsTable, Key: { pk, sk: 'C#chunk' }, ConsistentRead: true }),
+    );
+    return Item !== undefined;
+  };
+
+  /** Seconds from `sinceMs` until the item is gone, polling; throws after `timeoutSeconds`. */
+  const secondsUntilDeleted = async (pk: string, sinceMs: number, timeoutSeconds: number) => {
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    while (await exists(pk)) {
+      if (Date.now() > deadline) throw new Error(`item '${pk}' still present after ${timeoutSeconds} s`);
+      await sleep(250);
+    }
+    return (Date.now() - sinceMs) / 1000;
+  };
+
+  it('enables TTL on expiresAt of the versions table only', async () => {
+    const describe = (TableName: string) =>
+      testTable.client
+        .send(new DescribeTimeToLiveCommand({ TableName }))
+        .then((out) => out.TimeToLiveDescription);
+    expect(await describe(versionsTable)).toEqual({
+      TimeToLiveStatus: 'ENABLED',
+      AttributeName: 'expiresAt',
+    });
+    expect((await describe(testTable.tableName))?.TimeToLiveStatus).toBe('DISABLED');
+  });
+
+  it('deletes expired chunk-like items within seconds and keeps live ones', async () => {
     const putAtMs = Date.now();
-    const expiredAt = nowSeconds() - 60;
     const expiresSoonAt = nowSeconds() + 2;
     const put = (pk: string, expiresAt: number) =>
       testTable.documentClient.send(
         new PutCommand({
-          TableName: testTable.tableName,
-          Item: { pk, sk: 'RECORD', expiresAt, ...indexKeyAttributes },
+          TableName: versionsTable,
+          Item: { pk, sk: 'C#chunk', expiresAt, data: new Uint8Array([1, 2, 3]) },
         }),
       );
-    await put('WF#expired', expiredAt);
+    await put('WF#expired', nowSeconds() - 60);
     await put('WF#expires-soon', expiresSoonAt);
     await put('WF#kept', nowSeconds() + 3600);
 
-    const expiredAfter = await secondsUntilDeleted(testTable, 'WF#expired', putAtMs, 60);
-    const expiresSoonAfter = await secondsUntilDeleted(
-      testTable,
-      'WF#expires-soon',
-      expiresSoonAt * 1000,
-      60,
-    );
+    const expiredAfter = await secondsUntilDeleted('WF#expired', putAtMs, 60);
+    const expiresSoonAfter = await secondsUntilDeleted('WF#expires-soon', expiresSoonAt * 1000, 60);
 
     console.info(
       `DynamoDB Local TTL: an item put already expired went after ${expiredAfter.toFixed(1)} s; ` +
@@ -141,23 +155,40 @@ describe('DynamoDB Local TTL', () => {
     // One job cycle is ~11 s in a table this small; allow almost three.
     expect(expiredAfter).toBeLessThan(30);
     expect(expiresSoonAfter).toBeLessThan(30);
-    expect(await exists(testTable, 'WF#kept')).toBe(true);
+    expect(await exists('WF#kept')).toBe(true);
   });
 });
 
 describe('DynamoDB Local TTL, limitation of version 3.3.0', () => {
   let testTable: TestTable;
+  const tableName = `ttl-limit-${Date.now()}`;
   beforeAll(async () => {
     testTable = await createTestTable('ttl-limit');
+    // A table with indexes and TTL, as a single-table layout would need.
+    await testTable.client.send(new CreateTableCommand(createTableInput(tableName)));
+    await waitUntilTableExists({ client: testTable.client, maxWaitTime: 60 }, { TableName: tableName });
+    await testTable.client.send(
+      new UpdateTimeToLiveCommand({
+        TableName: tableName,
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      }),
+    );
   });
   afterAll(() => testTable.client.destroy());
 
-  // If this starts failing, DynamoDB Local fixed its TTL job: tests may then
-  // rely on it for chunks and manifests, and this pin can go.
-  it('stops expiring a table once an expired item lacks an index key attribute', async () => {
+  const recordExists = async (pk: string) => {
+    const { Item } = await testTable.documentClient.send(
+      new GetCommand({ TableName: tableName, Key: { pk, sk: 'RECORD' }, ConsistentRead: true }),
+    );
+    return Item !== undefined;
+  };
+
+  // If this starts failing, DynamoDB Local fixed its TTL job, and a single
+  // table for records and versions would work locally too.
+  it('stops expiring a table with indexes once an expired item lacks an index key attribute', async () => {
     await testTable.documentClient.send(
       new PutCommand({
-        TableName: testTable.tableName,
+        TableName: tableName,
         Item: { pk: 'WF#uid-a', sk: 'C#chunk', expiresAt: nowSeconds() - 60 },
       }),
     );
@@ -166,18 +197,15 @@ describe('DynamoDB Local TTL, limitation of version 3.3.0', () => {
     const expiresAt = nowSeconds() + 1;
     await testTable.documentClient.send(
       new PutCommand({
-        TableName: testTable.tableName,
+        TableName: tableName,
         Item: { pk: 'WF#after', sk: 'RECORD', expiresAt, ...indexKeyAttributes },
       }),
     );
 
     // A healthy table this small would have deleted it within one ~11 s cycle.
-    const deleted = await secondsUntilDeleted(testTable, 'WF#after', expiresAt * 1000, 30).then(
-      () => true,
-      () => false,
-    );
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && (await recordExists('WF#after'))) await sleep(500);
 
-    expect(deleted).toBe(false);
-    expect(await exists(testTable, 'WF#after')).toBe(true);
+    expect(await recordExists('WF#after')).toBe(true);
   });
 });

@@ -34,7 +34,7 @@ export class ArgoStyleStore extends DynamoDbStore {
     const cutoff = Date.now() - this.versionTtlSeconds * 1000;
     const output = await this.client.send(
       new QueryCommand({
-        TableName: this.tableName,
+        TableName: this.versionsTableName,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :manifest)',
         ExpressionAttributeValues: { ':pk': `WF#${uid}`, ':manifest': 'V#' },
       }),
@@ -49,13 +49,13 @@ export class ArgoStyleStore extends DynamoDbStore {
         if (keptChunks.has(chunk.chunkId)) continue;
         await this.client.send(
           new DeleteCommand({
-            TableName: this.tableName,
+            TableName: this.versionsTableName,
             Key: { pk: `WF#${uid}`, sk: `C#${chunk.chunkId}` },
           }),
         );
       }
       await this.client.send(
-        new DeleteCommand({ TableName: this.tableName, Key: { pk: `WF#${uid}`, sk: item.sk } }),
+        new DeleteCommand({ TableName: this.versionsTableName, Key: { pk: `WF#${uid}`, sk: item.sk } }),
       );
     }
   }

@@ -4,6 +4,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { versionTableNameFor } from '#infrastructure/description';
 
 export interface SentCommand {
   readonly name: string;
@@ -25,19 +26,21 @@ export function recordCommands(client: DynamoDBClient | DynamoDBDocumentClient):
   return sent;
 }
 
-/** Every item of a table, keyed by `pk|sk`. */
+/** Every item of the records table and of its versions table, keyed by `pk|sk`. */
 export async function scanTable(
   client: DynamoDBDocumentClient,
   tableName: string,
 ): Promise<Map<string, Record<string, unknown>>> {
   const items = new Map<string, Record<string, unknown>>();
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const output = await client.send(
-      new ScanCommand({ TableName: tableName, ConsistentRead: true, ExclusiveStartKey: startKey }),
-    );
-    for (const item of output.Items ?? []) items.set(`${item.pk}|${item.sk}`, item);
-    startKey = output.LastEvaluatedKey;
-  } while (startKey);
+  for (const name of [tableName, versionTableNameFor(tableName)]) {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const output = await client.send(
+        new ScanCommand({ TableName: name, ConsistentRead: true, ExclusiveStartKey: startKey }),
+      );
+      for (const item of output.Items ?? []) items.set(`${item.pk}|${item.sk}`, item);
+      startKey = output.LastEvaluatedKey;
+    } while (startKey);
+  }
   return items;
 }

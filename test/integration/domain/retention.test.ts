@@ -63,8 +63,13 @@ describe('retention', () => {
       // The renewer runs every R/4 in production; here every second.
       let supersededGoneAt: number | undefined;
       let controlGoneAt: number | undefined;
-      const deadline = supersededAt + 12 * retentionSeconds * 1000;
-      while (Date.now() < deadline && (supersededGoneAt === undefined || controlGoneAt === undefined)) {
+      // Run for at least four lease periods (2R each), and until both have expired.
+      const minimumRun = supersededAt + 8 * retentionSeconds * 1000;
+      const deadline = supersededAt + 16 * retentionSeconds * 1000;
+      while (
+        Date.now() < deadline &&
+        (Date.now() < minimumRun || supersededGoneAt === undefined || controlGoneAt === undefined)
+      ) {
         await service.renew();
         const elapsed = Date.now() - supersededAt;
         if (supersededGoneAt === undefined) {
@@ -93,7 +98,7 @@ describe('retention', () => {
       expect(supersededGoneAt).toBeGreaterThanOrEqual(retentionSeconds * 1000);
       // Without the renewer the same idle workflow expires: the check above can fail.
       expect(controlGoneAt).toBeDefined();
-      expect(Date.now() - supersededAt).toBeGreaterThan(3 * retentionSeconds * 1000);
+      expect(Date.now() - supersededAt).toBeGreaterThan(8 * retentionSeconds * 1000);
       expect((await service.getWorkflow('idle')).nodes).toEqual(nodes('Succeeded'));
       expect(await itemsOf(renewed, 'superseded')).not.toContain(
         `WF#superseded|V#${v1.workflow.nodeStatusVersion}`,

@@ -7,6 +7,7 @@ import {
 } from '#domain/errors';
 import { isTerminalNodePhase, type NodeMap } from '#domain/nodes';
 import { type ServiceSettings, WorkflowService } from '#domain/workflow-service';
+import { versionTableNameFor } from '#infrastructure/description';
 import { DynamoDbStore } from '#store/dynamodb-store';
 import { generateNodes, loadArgoFixtures, mutateNodes } from '#test/argo-generator';
 import { ArgoStyleStore } from '#test/argo-style-store';
@@ -96,17 +97,14 @@ describe('persist and hydrate', () => {
     const writes = sent.filter((command) => !/^(Get|BatchGet|Query|Scan)/.test(command.name));
     expect(writes.map((command) => command.name).sort()).toEqual(
       [
-        ...Array(Math.ceil(newChunks.length / 25)).fill('BatchWriteCommand'),
-        'BatchWriteCommand',
-        'PutCommand',
+        ...Array(Math.ceil(newChunks.length / 25)).fill('BatchWriteItemCommand'),
+        'BatchWriteItemCommand',
+        'PutItemCommand',
       ].sort(),
     );
 
     const wholeMapBytes = first.storedBytes;
-    const deltaBytes = newChunks.reduce(
-      (sum, key) => sum + (after.get(key)?.data as Uint8Array).length,
-      0,
-    );
+    const deltaBytes = newChunks.reduce((sum, key) => sum + (after.get(key)?.data as Uint8Array).length, 0);
     console.info(
       `10-node change in 10k: ${newChunks.length} chunks, ${deltaBytes} B of chunk data (${second.write.bytesWritten} B in all items, ${second.write.writeUnits} WCU) vs whole compressed map ${wholeMapBytes} B (${first.write.writeUnits} WCU)`,
     );
@@ -185,7 +183,10 @@ describe('persist and hydrate', () => {
     );
     const { DeleteCommand } = await import('@aws-sdk/lib-dynamodb');
     await testTable.documentClient.send(
-      new DeleteCommand({ TableName: testTable.tableName, Key: { pk: chunkKey?.pk, sk: chunkKey?.sk } }),
+      new DeleteCommand({
+        TableName: versionTableNameFor(testTable.tableName),
+        Key: { pk: chunkKey?.pk, sk: chunkKey?.sk },
+      }),
     );
     await expect(service.getWorkflow(uid)).rejects.toBeInstanceOf(VersionMissingError);
   });
