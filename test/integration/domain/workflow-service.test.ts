@@ -104,7 +104,10 @@ describe('persist and hydrate', () => {
     );
 
     const wholeMapBytes = first.storedBytes;
-    const deltaBytes = newChunks.reduce((sum, key) => sum + (after.get(key)?.data as Uint8Array).length, 0);
+    const deltaBytes = newChunks.reduce(
+      (sum, key) => sum + (after.get(key) as { data: Uint8Array }).data.length,
+      0,
+    );
     console.info(
       `10-node change in 10k: ${newChunks.length} chunks, ${deltaBytes} B of chunk data (${second.write.bytesWritten} B in all items, ${second.write.writeUnits} WCU) vs whole compressed map ${wholeMapBytes} B (${first.write.writeUnits} WCU)`,
     );
