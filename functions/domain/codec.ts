@@ -122,7 +122,14 @@ function sortedCopy(value: JsonValue): JsonValue {
   const out: { [key: string]: JsonValue } = {};
   for (const key of Object.keys(value).sort()) {
     const item = value[key];
-    if (item !== undefined) out[key] = sortedCopy(item);
+    if (item === undefined) continue;
+    // JSON may hold an own "__proto__" key; plain assignment would set the prototype instead.
+    Object.defineProperty(out, key, {
+      value: sortedCopy(item),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return out;
 }

@@ -67,7 +67,19 @@ describe('codec', () => {
   });
 
   it('round-trips arbitrary JSON nodes', () => {
-    fc.assert(fc.property(nodeMap, (nodes) => expect(roundTrip(nodes)).toStrictEqual(nodes)));
+    fc.assert(
+      fc.property(nodeMap, (nodes) => {
+        expect(roundTrip(nodes)).toStrictEqual(JSON.parse(JSON.stringify(nodes)));
+      }),
+    );
+  });
+
+  it('keeps an own "__proto__" key inside a node, whatever the key order', () => {
+    const nodes = JSON.parse('{"a":{"z":1,"__proto__":{"polluted":true},"id":"a"}}') as NodeMap;
+    const decoded = roundTrip(nodes);
+    expect(Object.keys(decoded.a as object).sort()).toEqual(['__proto__', 'id', 'z']);
+    expect(JSON.stringify(decoded)).toBe('{"a":{"__proto__":{"polluted":true},"id":"a","z":1}}');
+    expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
   });
 
   it('gives the same version id whatever the key order', () => {
