@@ -162,6 +162,28 @@ function argoNodes(workflow: string, count: number, phase = 'Succeeded'): NodeMa
 
 const running = (id: string, extra: Record<string, unknown> = {}) => ({ id, phase: 'Running', ...extra });
 
+/**
+ * A big, realistic node map: the shared Argo generator (`#test/argo-generator`)
+ * when the tree has it, else {@link argoNodes}. The specifier is a variable so
+ * that the suite compiles either way.
+ */
+async function bigWorkflowNodes(workflow: string, nodeCount: number): Promise<NodeMap> {
+  const generatorModule = '#test/argo-generator';
+  try {
+    const { generateNodes } = (await import(generatorModule)) as {
+      generateNodes: (options: { nodeCount: number; seed: number; workflowName?: string }) => NodeMap;
+    };
+    return generateNodes({ nodeCount, seed: 50_000, workflowName: workflow });
+  } catch (error) {
+    if (
+      (error as { code?: string }).code !== 'ERR_PACKAGE_IMPORT_NOT_DEFINED' &&
+      !/Cannot find/.test(String(error))
+    )
+      throw error;
+    return argoNodes(workflow, nodeCount, 'Running');
+  }
+}
+
 describe('local runtime over HTTP', () => {
   let runtime: RunningRuntime;
   let client: WfoClient;
@@ -652,17 +674,27 @@ describe('local runtime over HTTP', () => {
   });
 
   describe('a 50,000-node workflow', () => {
-    it('round-trips exactly: PUT as gzip, then GET', async () => {
-      const nodes = argoNodes('e2e-big', 50_000, 'Running');
+    it('round-trips exactly: PUT as gzip, then GET; a small PATCH rewrites few chunks', async () => {
+      const nodes = await bigWorkflowNodes('e2e-big', 50_000);
       const size = Buffer.byteLength(JSON.stringify(nodes));
-      expect(size / 50_000).toBeGreaterThan(500);
+      expect(size / 50_000).toBeGreaterThan(300);
+      const changedIds = Object.keys(nodes).slice(-10);
+      const set = Object.fromEntries(
+        changedIds.map((id) => [id, { ...nodes[id], phase: 'Failed', message: 'e2e changed it' }]),
+      );
 
       const created = await client.putWorkflow('e2e-big', { namespace: 'argo', name: 'big', nodes });
       const workflow = await client.getWorkflow('e2e-big');
+      const patched = await client.patchNodes('e2e-big', { set });
+      const after = await client.getWorkflow('e2e-big');
 
       expect(created).toMatchObject({ created: true, nodeCount: 50_000 });
       expect(workflow.nodeCount).toBe(50_000);
       expect(workflow.nodes).toEqual(nodes);
+      expect(patched.write.chunksWritten).toBeGreaterThan(0);
+      expect(patched.write.chunksWritten).toBeLessThanOrEqual(changedIds.length);
+      expect(patched.write.chunksReused).toBeGreaterThan(patched.write.chunksWritten * 4);
+      expect(after.nodes).toEqual({ ...nodes, ...set });
     }, 300_000);
   });
 });
