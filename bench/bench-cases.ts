@@ -1,0 +1,176 @@
+/**
+ * One benchmark case: a strategy, a node count N and a number of pods k per
+ * update. Creates the workflow, applies the workload's updates one by one,
+ * hydrates it a few times, then sums the sizes of the workflow's items.
+ *
+ * Per update and per hydrate it records the capacity units by DynamoDB's
+ * published rules (the meter prices the items actually sent and received),
+ * CPU milliseconds of this process (`process.cpuUsage` around the call:
+ * encoding, hashing, compression, the SDK's marshalling) and wall-clock
+ * latency against DynamoDB Local.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { NodeMap } from '#domain/nodes';
+import { itemSize } from '#store/item-size';
+import type { StrategyId, StrategyRunner } from './strategies/runners.ts';
+import type { CapacityMeter } from './support/capacity-meter.ts';
+import type { BenchTable } from './support/dynamodb.ts';
+import { round, type Summary, summarize, timed } from './support/stats.ts';
+import type { Workload } from './workload.ts';
+
+export interface CaseResult {
+  readonly strategy: StrategyId;
+  readonly nodeCount: number;
+  readonly podsPerUpdate: number;
+  /** Updates measured (fewer than asked when the workflow ran out of pods to advance). */
+  readonly updates: number;
+  readonly changedNodesPerUpdate: Summary;
+  readonly writeUnitsPerUpdate: Summary;
+  /** Of the write units above, those spent deleting old versions (A and B). */
+  readonly deleteUnitsPerUpdate: Summary;
+  /** Of the write units above, those spent on index entries (the record's GSI keys, C and D). */
+  readonly indexWriteUnitsPerUpdate: Summary;
+  /** Write units the service reported for itself (C and D), median; must equal the meter's. */
+  readonly reportedWriteUnitsPerUpdate?: number;
+  readonly readUnitsPerUpdate: Summary;
+  readonly bytesWrittenPerUpdate: Summary;
+  readonly cpuMsPerUpdate: Summary;
+  readonly latencyMsPerUpdate: Summary;
+  readonly createWriteUnits: number;
+  readonly hydrates: number;
+  readonly readUnitsPerHydrate: Summary;
+  readonly cpuMsPerHydrate: Summary;
+  readonly latencyMsPerHydrate: Summary;
+  /** All items of the workflow after the updates, including garbage awaiting TTL or delete. */
+  readonly storedBytes: number;
+  readonly storedItems: number;
+  /** Of `storedBytes`, the items the current version does not need. */
+  readonly garbageBytes: number;
+  readonly finalVersion: string;
+}
+
+export interface CaseOptions {
+  readonly hydrates: number;
+  /** Updates to run of the workload's (a prefix). */
+  readonly updates: number;
+  /** Check that the hydrated map equals the expected one (slow for large N; done once). */
+  readonly verify: boolean;
+}
+
+export async function runCase(
+  runner: StrategyRunner,
+  workload: Workload,
+  table: BenchTable,
+  meter: CapacityMeter,
+  uid: string,
+  options: CaseOptions,
+): Promise<CaseResult> {
+  const { cost: created } = await meter.measure(() => runner.create(uid, workload.initial));
+
+  let state: NodeMap = workload.initial;
+  const samples = {
+    writeUnits: [] as number[],
+    deleteUnits: [] as number[],
+    indexUnits: [] as number[],
+    reported: [] as number[],
+    readUnits: [] as number[],
+    bytesWritten: [] as number[],
+    cpuMs: [] as number[],
+    wallMs: [] as number[],
+  };
+  let finalVersion = '';
+  const updates = workload.updates.slice(0, options.updates);
+  for (const set of updates) {
+    state = { ...state, ...set };
+    const next = state;
+    const { result, cost } = await meter.measure(() => timed(() => runner.update(uid, next, set)));
+    samples.writeUnits.push(cost.writeUnits);
+    samples.deleteUnits.push(cost.deleteUnits);
+    samples.indexUnits.push(cost.indexWriteUnits);
+    samples.readUnits.push(cost.readUnits);
+    samples.bytesWritten.push(cost.bytesWritten);
+    samples.cpuMs.push(result.cpuMs);
+    samples.wallMs.push(result.wallMs);
+    if (result.result.reportedWriteUnits !== undefined)
+      samples.reported.push(result.result.reportedWriteUnits);
+    finalVersion = result.result.version;
+  }
+
+  const hydrate = { readUnits: [] as number[], cpuMs: [] as number[], wallMs: [] as number[] };
+  for (let index = 0; index < options.hydrates; index++) {
+    const { result, cost } = await meter.measure(() => timed(() => runner.hydrate(uid)));
+    hydrate.readUnits.push(cost.readUnits);
+    hydrate.cpuMs.push(result.cpuMs);
+    hydrate.wallMs.push(result.wallMs);
+    if (options.verify && index === 0 && !isDeepStrictEqual(result.result, state)) {
+      throw new Error(`${runner.id}: the hydrated map of ${uid} differs from what was written`);
+    }
+  }
+
+  meter.enabled = false;
+  try {
+    const isLive = await runner.liveItems(uid);
+    const stored = await workflowItems(table, uid);
+    let storedBytes = 0;
+    let garbageBytes = 0;
+    for (const item of stored) {
+      const size = itemSize(item);
+      storedBytes += size;
+      if (!isLive(String(item.sk))) garbageBytes += size;
+    }
+    return {
+      strategy: runner.id,
+      nodeCount: workload.nodeCount,
+      podsPerUpdate: workload.podsPerUpdate,
+      updates: updates.length,
+      changedNodesPerUpdate: summarize(workload.changedNodes.slice(0, updates.length)),
+      writeUnitsPerUpdate: summarize(samples.writeUnits),
+      deleteUnitsPerUpdate: summarize(samples.deleteUnits),
+      indexWriteUnitsPerUpdate: summarize(samples.indexUnits),
+      ...(samples.reported.length > 0
+        ? { reportedWriteUnitsPerUpdate: summarize(samples.reported).median }
+        : {}),
+      readUnitsPerUpdate: summarize(samples.readUnits),
+      bytesWrittenPerUpdate: summarize(samples.bytesWritten),
+      cpuMsPerUpdate: summarize(samples.cpuMs),
+      latencyMsPerUpdate: summarize(samples.wallMs),
+      createWriteUnits: round(created.writeUnits),
+      hydrates: options.hydrates,
+      readUnitsPerHydrate: summarize(hydrate.readUnits),
+      cpuMsPerHydrate: summarize(hydrate.cpuMs),
+      latencyMsPerHydrate: summarize(hydrate.wallMs),
+      storedBytes,
+      storedItems: stored.length,
+      garbageBytes,
+      finalVersion,
+    };
+  } finally {
+    meter.enabled = true;
+  }
+}
+
+/**
+ * Every item of one workflow, in every table of the strategy: its partition,
+ * read page by page (the same items a scan of a table holding only this
+ * workflow would return).
+ */
+async function workflowItems(table: BenchTable, uid: string): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  for (const tableName of table.tableNames) {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const output = await table.documentClient.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `WF#${uid}` },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(output.Items ?? []));
+      startKey = output.LastEvaluatedKey;
+    } while (startKey);
+  }
+  return items;
+}

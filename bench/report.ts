@@ -1,0 +1,251 @@
+/**
+ * Presentation of benchmark results: the console and Markdown tables, the
+ * headline ratios, and the SVG chart of write units per update against N.
+ */
+import type { CaseResult } from './bench-cases.ts';
+import type { CapacityCheckRow } from './capacity-check.ts';
+import type { BundleReport } from './handler-bundles.ts';
+import { type StrategyId, strategyIds, strategyLabels } from './strategies/runners.ts';
+import { formatBytes, formatNumber } from './support/stats.ts';
+
+export const caseHeaders = [
+  'N',
+  'k',
+  'strategy',
+  'updates',
+  'nodes changed',
+  'WCU/update',
+  'of which delete',
+  'of which index',
+  'RCU/update',
+  'RCU/hydrate',
+  'CPU ms update',
+  'CPU ms hydrate',
+  'update ms p50/p99',
+  'hydrate ms p50/p99',
+  'stored after updates',
+  'of which garbage',
+] as const;
+
+export function caseCells(result: CaseResult): string[] {
+  return [
+    formatNumber(result.nodeCount),
+    String(result.podsPerUpdate),
+    result.strategy,
+    String(result.updates),
+    formatNumber(result.changedNodesPerUpdate.median),
+    formatNumber(result.writeUnitsPerUpdate.median, result.writeUnitsPerUpdate.median < 100 ? 1 : 0),
+    formatNumber(result.deleteUnitsPerUpdate.median),
+    formatNumber(result.indexWriteUnitsPerUpdate.median),
+    formatNumber(result.readUnitsPerUpdate.median, 1),
+    formatNumber(result.readUnitsPerHydrate.median, 1),
+    formatNumber(result.cpuMsPerUpdate.median, 1),
+    formatNumber(result.cpuMsPerHydrate.median, 1),
+    `${formatNumber(result.latencyMsPerUpdate.median)}/${formatNumber(result.latencyMsPerUpdate.p99)}`,
+    `${formatNumber(result.latencyMsPerHydrate.median)}/${formatNumber(result.latencyMsPerHydrate.p99)}`,
+    formatBytes(result.storedBytes),
+    formatBytes(result.garbageBytes),
+  ];
+}
+
+export interface Ratio {
+  readonly nodeCount: number;
+  readonly podsPerUpdate: number;
+  /** D's write units per update over B's, with B's deletes and without. */
+  readonly dOverB?: number;
+  readonly dOverBPutOnly?: number;
+  readonly dOverA?: number;
+  readonly dOverAPutOnly?: number;
+}
+
+const medianUnits = (result: CaseResult | undefined) => result?.writeUnitsPerUpdate.median;
+const putOnlyUnits = (result: CaseResult | undefined) =>
+  result ? result.writeUnitsPerUpdate.median - result.deleteUnitsPerUpdate.median : undefined;
+
+export function ratios(results: readonly CaseResult[]): Ratio[] {
+  const keys = [...new Set(results.map((result) => `${result.nodeCount}/${result.podsPerUpdate}`))];
+  return keys.map((key) => {
+    const [nodeCount, podsPerUpdate] = key.split('/').map(Number) as [number, number];
+    const of = (strategy: StrategyId) =>
+      results.find(
+        (result) =>
+          result.strategy === strategy &&
+          result.nodeCount === nodeCount &&
+          result.podsPerUpdate === podsPerUpdate,
+      );
+    const d = medianUnits(of('D'));
+    const over = (value: number | undefined) => (d !== undefined && value ? d / value : undefined);
+    return {
+      nodeCount,
+      podsPerUpdate,
+      dOverB: over(medianUnits(of('B'))),
+      dOverBPutOnly: over(putOnlyUnits(of('B'))),
+      dOverA: over(medianUnits(of('A'))),
+      dOverAPutOnly: over(putOnlyUnits(of('A'))),
+    };
+  });
+}
+
+export const percent = (value: number | undefined, digits = 2): string =>
+  value === undefined ? '-' : `${(value * 100).toFixed(digits)}%`;
+
+export const ratioHeaders = ['N', 'k', 'D/B', 'D/B (B without deletes)', 'D/A', 'D/A (A without deletes)'];
+
+export const ratioCells = (ratio: Ratio): string[] => [
+  formatNumber(ratio.nodeCount),
+  String(ratio.podsPerUpdate),
+  percent(ratio.dOverB),
+  percent(ratio.dOverBPutOnly),
+  percent(ratio.dOverA, 3),
+  percent(ratio.dOverAPutOnly, 3),
+];
+
+export const capacityHeaders = [
+  'item bytes',
+  'WCU rule',
+  'WCU reported',
+  'RCU rule (consistent)',
+  'RCU reported',
+  'RCU rule (eventual)',
+  'RCU reported',
+];
+
+export const capacityCells = (row: CapacityCheckRow): string[] => [
+  formatNumber(row.itemBytes),
+  String(row.ruleWriteUnits),
+  String(row.reportedWriteUnits ?? '-'),
+  String(row.ruleReadUnitsConsistent),
+  String(row.reportedReadUnitsConsistent ?? '-'),
+  String(row.ruleReadUnitsEventual),
+  String(row.reportedReadUnitsEventual ?? '-'),
+];
+
+export const bundleHeaders = [
+  'handler',
+  'bundle',
+  'gzip -9',
+  'source map',
+  'cold import ms (median)',
+  'process ms',
+];
+
+export const bundleCells = (report: BundleReport) =>
+  report.bundles.map((bundle) => [
+    bundle.handler,
+    formatBytes(bundle.bundleBytes),
+    formatBytes(bundle.compressedBytes),
+    formatBytes(bundle.sourceMapBytes),
+    formatNumber(bundle.initMs),
+    formatNumber(bundle.processMs),
+  ]);
+
+// ---------------------------------------------------------------- chart
+
+const colors: Record<StrategyId, string> = { A: '#d62728', B: '#ff7f0e', C: '#1f77b4', D: '#2ca02c' };
+const dashes: Record<StrategyId, string> = { A: '', B: '6 3', C: '2 3', D: '' };
+
+const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/**
+ * Write units per update against N, log-log, one panel per k, one line per
+ * strategy. Plain SVG with no script or external font, so GitHub renders it.
+ */
+export function writeUnitsChart(results: readonly CaseResult[], caption: string): string {
+  const ks = [...new Set(results.map((result) => result.podsPerUpdate))].sort((a, b) => a - b);
+  const ns = [...new Set(results.map((result) => result.nodeCount))].sort((a, b) => a - b);
+  const values = results.map((result) => result.writeUnitsPerUpdate.median).filter((value) => value > 0);
+  const low = 10 ** Math.floor(Math.log10(Math.min(...values)));
+  const high = 10 ** Math.ceil(Math.log10(Math.max(...values)));
+  const panel = { width: 260, height: 250, left: 58, top: 56, gap: 24 };
+  const width = panel.left + ks.length * (panel.width + panel.gap) + 150;
+  const height = panel.top + panel.height + 78;
+  const nMin = Math.min(...ns);
+  const nMax = Math.max(...ns);
+  const x = (n: number) =>
+    nMax === nMin
+      ? panel.width / 2
+      : ((Math.log10(n) - Math.log10(nMin)) / (Math.log10(nMax) - Math.log10(nMin))) * (panel.width - 30) +
+        15;
+  const y = (units: number) =>
+    panel.height -
+    ((Math.log10(Math.max(units, low)) - Math.log10(low)) / (Math.log10(high) - Math.log10(low))) *
+      panel.height;
+
+  const out: string[] = [];
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
+    `<text x="${panel.left}" y="22" font-size="15" font-weight="bold">DynamoDB write units per update (median), by node count N</text>`,
+    `<text x="${panel.left}" y="40" fill="#555">${escapeXml(caption)}</text>`,
+  );
+  ks.forEach((k, panelIndex) => {
+    const left = panel.left + panelIndex * (panel.width + panel.gap);
+    out.push(`<g transform="translate(${left},${panel.top})">`);
+    out.push(`<rect width="${panel.width}" height="${panel.height}" fill="#fafafa" stroke="#ccc"/>`);
+    for (let decade = low; decade <= high; decade *= 10) {
+      const at = y(decade).toFixed(1);
+      out.push(`<line x1="0" x2="${panel.width}" y1="${at}" y2="${at}" stroke="#e3e3e3"/>`);
+      if (panelIndex === 0) {
+        out.push(
+          `<text x="-6" y="${at}" text-anchor="end" dominant-baseline="middle">${formatNumber(decade)}</text>`,
+        );
+      }
+    }
+    for (const n of ns) {
+      const at = x(n).toFixed(1);
+      out.push(`<line x1="${at}" x2="${at}" y1="0" y2="${panel.height}" stroke="#e3e3e3"/>`);
+      out.push(`<text x="${at}" y="${panel.height + 16}" text-anchor="middle">${formatNumber(n)}</text>`);
+    }
+    out.push(
+      `<text x="${panel.width / 2}" y="${panel.height + 34}" text-anchor="middle" fill="#555">N (nodes)</text>`,
+    );
+    out.push(`<text x="8" y="16" font-weight="bold">k = ${k} pod${k === 1 ? '' : 's'} per update</text>`);
+    for (const strategy of strategyIds) {
+      const points = ns
+        .map((n) =>
+          results.find(
+            (result) => result.strategy === strategy && result.nodeCount === n && result.podsPerUpdate === k,
+          ),
+        )
+        .filter((result): result is CaseResult => result !== undefined && result.updates > 0)
+        .map(
+          (result) =>
+            [
+              x(result.nodeCount),
+              y(result.writeUnitsPerUpdate.median),
+              result.writeUnitsPerUpdate.median,
+            ] as const,
+        );
+      if (points.length === 0) continue;
+      const path = points.map(([px, py]) => `${px.toFixed(1)},${py.toFixed(1)}`).join(' ');
+      out.push(
+        `<polyline points="${path}" fill="none" stroke="${colors[strategy]}" stroke-width="2"${dashes[strategy] ? ` stroke-dasharray="${dashes[strategy]}"` : ''}/>`,
+      );
+      for (const [px, py, units] of points) {
+        out.push(
+          `<circle cx="${px.toFixed(1)}" cy="${py.toFixed(1)}" r="3.5" fill="${colors[strategy]}"><title>${strategy}: ${formatNumber(units, 1)} WCU</title></circle>`,
+        );
+      }
+    }
+    out.push('</g>');
+  });
+  out.push(
+    `<text transform="translate(16,${panel.top + panel.height / 2}) rotate(-90)" text-anchor="middle" fill="#555">write units per update (log)</text>`,
+  );
+  const legendLeft = panel.left + ks.length * (panel.width + panel.gap) + 4;
+  strategyIds.forEach((strategy, index) => {
+    const top = panel.top + 10 + index * 44;
+    out.push(
+      `<line x1="${legendLeft}" x2="${legendLeft + 26}" y1="${top}" y2="${top}" stroke="${colors[strategy]}" stroke-width="2"${dashes[strategy] ? ` stroke-dasharray="${dashes[strategy]}"` : ''}/>`,
+      `<text x="${legendLeft + 32}" y="${top}" dominant-baseline="middle" font-weight="bold">${strategy}</text>`,
+    );
+    const words = strategyLabels[strategy].split(/(?<=:|,) /);
+    words.forEach((line, lineIndex) => {
+      out.push(
+        `<text x="${legendLeft}" y="${top + 15 + lineIndex * 13}" font-size="10" fill="#555">${escapeXml(line)}</text>`,
+      );
+    });
+  });
+  out.push('</svg>');
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,102 @@
+/**
+ * The four storage strategies of the benchmark behind one small interface,
+ * so every case runs the same workload through each:
+ *
+ * - A: Argo-style, whole uncompressed JSON per version, old versions deleted on save;
+ * - B: the same, gzip-compressed;
+ * - C: this project, full PUT (`WorkflowService.persist`);
+ * - D: this project, PATCH of the changed nodes (`WorkflowService.patch`).
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { NodeMap } from '#domain/nodes';
+import { type ServiceSettings, WorkflowService } from '#domain/workflow-service';
+import { DynamoDbStore } from '#store/dynamodb-store';
+import { type BlobVersion, WholeBlobStore } from './whole-blob-store.ts';
+
+export const strategyIds = ['A', 'B', 'C', 'D'] as const;
+export type StrategyId = (typeof strategyIds)[number];
+
+export const strategyLabels: Record<StrategyId, string> = {
+  A: 'Argo-style: whole JSON per version + delete old',
+  B: 'Argo-style, gzip: whole blob per version + delete old',
+  C: 'ours, full PUT (persist)',
+  D: 'ours, PATCH (delta)',
+};
+
+export interface StrategyRunner {
+  readonly id: StrategyId;
+  /** Stores the first version of a workflow. */
+  create(uid: string, nodes: NodeMap): Promise<void>;
+  /** One update: `state` is the whole map after the change, `set` the changed nodes. */
+  update(uid: string, state: NodeMap, set: NodeMap): Promise<UpdateOutcome>;
+  /** Reads the current node map. */
+  hydrate(uid: string): Promise<NodeMap>;
+  /** Tells the items the current version needs from the rest (garbage awaiting TTL or delete), by sort key. */
+  liveItems(uid: string): Promise<(sortKey: string) => boolean>;
+}
+
+export interface UpdateOutcome {
+  /** The version id the update produced (C and D must agree). */
+  readonly version: string;
+  /** Write units the service reported for itself (C and D), to compare with the meter. */
+  readonly reportedWriteUnits?: number;
+}
+
+export function createRunner(
+  id: StrategyId,
+  documentClient: DynamoDBDocumentClient,
+  tableName: string,
+  settings: Partial<ServiceSettings> = {},
+): StrategyRunner {
+  if (id === 'A' || id === 'B') {
+    const store = new WholeBlobStore(documentClient, tableName, {
+      compression: id === 'A' ? 'none' : 'gzip',
+    });
+    const current = new Map<string, BlobVersion>();
+    return {
+      id,
+      async create(uid, nodes) {
+        current.set(uid, await store.save(uid, nodes));
+      },
+      async update(uid, state) {
+        const version = await store.save(uid, state);
+        current.set(uid, version);
+        return { version: version.version };
+      },
+      hydrate: (uid) => store.hydrate(current.get(uid) as BlobVersion),
+      async liveItems(uid) {
+        const prefix = `B#${(current.get(uid) as BlobVersion).version}#`;
+        return (sortKey) => sortKey.startsWith(prefix);
+      },
+    };
+  }
+  const store = new DynamoDbStore(documentClient, { tableName });
+  const service = new WorkflowService(store, settings);
+  return {
+    id,
+    async create(uid, nodes) {
+      await service.persist({ uid, namespace: 'bench', name: uid, nodes });
+    },
+    async update(uid, state, set) {
+      const result =
+        id === 'C'
+          ? await service.persist({ uid, namespace: 'bench', name: uid, nodes: state })
+          : await service.patch({ uid, set });
+      return { version: result.workflow.nodeStatusVersion, reportedWriteUnits: result.write.writeUnits };
+    },
+    hydrate: async (uid) => (await service.getWorkflow(uid)).nodes,
+    async liveItems(uid) {
+      const record = await store.getRecord(uid);
+      if (!record) return () => false;
+      const manifest = await store.getManifest(uid, record.nodeStatusVersion);
+      const keys = new Set(['RECORD', `V#${record.nodeStatusVersion}`]);
+      for (const chunk of manifest?.chunks ?? []) {
+        if (chunk.parts <= 1) keys.add(`C#${chunk.chunkId}`);
+        else for (let part = 0; part < chunk.parts; part++) keys.add(`C#${chunk.chunkId}#${part}`);
+      }
+      // The current version's history entry is what `GET .../versions` lists first.
+      const history = `#${record.nodeStatusVersion}`;
+      return (sortKey) => keys.has(sortKey) || (sortKey.startsWith('T#') && sortKey.endsWith(history));
+    },
+  };
+}

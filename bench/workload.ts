@@ -1,0 +1,46 @@
+/**
+ * The benchmark's workload: a seeded node map of N nodes, halfway through its
+ * run, and a sequence of updates that each advance k pods the way the
+ * controller does (Pending -> Running -> Succeeded), with their containers'
+ * progress (`mutateNodes`). Every strategy replays the same sequence.
+ */
+import type { NodeMap } from '#domain/nodes';
+import { generateNodes, mutateNodes } from '#test/argo-generator';
+
+export interface Workload {
+  readonly nodeCount: number;
+  readonly podsPerUpdate: number;
+  readonly initial: NodeMap;
+  /** The changed nodes of each update, in order. */
+  readonly updates: readonly NodeMap[];
+  /** Nodes changed per update, pods plus their containers. */
+  readonly changedNodes: readonly number[];
+}
+
+/** Share of the nodes still Pending or Running at the start: a workflow halfway through. */
+export const runningFraction = 0.5;
+
+/**
+ * Builds up to `updateCount` updates of `podsPerUpdate` pods each; stops early
+ * when fewer than that many pods are left to advance (the workflow is done).
+ */
+export function buildWorkload(
+  nodeCount: number,
+  podsPerUpdate: number,
+  updateCount: number,
+  seed: number,
+): Workload {
+  const initial = generateNodes({ nodeCount, seed, runningFraction }) as NodeMap;
+  let state: NodeMap = initial;
+  const updates: NodeMap[] = [];
+  const changedNodes: number[] = [];
+  for (let index = 0; index < updateCount; index++) {
+    const { set, changedIds } = mutateNodes(state, { count: podsPerUpdate, seed: seed * 100_003 + index });
+    const pods = changedIds.filter((id) => set[id]?.type === 'Pod').length;
+    if (pods < podsPerUpdate) break;
+    updates.push(set as NodeMap);
+    changedNodes.push(changedIds.length);
+    state = { ...state, ...(set as NodeMap) };
+  }
+  return { nodeCount, podsPerUpdate, initial, updates, changedNodes };
+}
