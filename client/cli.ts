@@ -75,6 +75,8 @@ Commands:
   list <namespace> [--limit N] [--next TOKEN | --all]
                                            list the workflows of a namespace, one page or all
   health                                   check that the service answers
+  race [options]                           run the race harness on DynamoDB Local, not on the
+                                           service ('wfo race --help'; same as npm run race)
 
 Options:
   --url URL           service base URL (default: $WFO_URL, else ${defaultBaseUrl})
@@ -399,6 +401,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     io.stderr.write(`wfo: ${oneLine(message)}\n`);
     return code;
   };
+  if (argv[0] === 'race') {
+    // The harness has its own options and its own DynamoDB Local; loaded only when asked for.
+    const { raceMain } = await import('../bench/race.ts');
+    return raceMain(argv.slice(1), io);
+  }
   try {
     let parsed: ReturnType<typeof parse>;
     try {
