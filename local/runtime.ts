@@ -24,6 +24,7 @@ import {
   type HandlerDescription,
   routes,
   schedules,
+  versionTableNameFor,
 } from '#infrastructure/description';
 import { serviceName } from '#infrastructure/metric-names';
 import { ensureTable } from '#store/table-definition';
@@ -216,13 +217,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
   try {
     const config = prepareEnvironment(endpoint, tableName);
+    const versionsTableName = config.WFO_VERSIONS_TABLE_NAME ?? versionTableNameFor(tableName);
 
-    // The table as the CDK stack defines it. Against our own DynamoDB Local a
+    // The tables as the CDK stack defines them. Against our own DynamoDB Local a
     // failure is fatal; against another DynamoDB, keep serving (requests get
     // 503 while it is unreachable) and keep trying in the background.
     const createTable = async (): Promise<void> => {
-      await ensureTable(tableClient, tableName);
-      log(`table '${tableName}' ready`);
+      await ensureTable(tableClient, tableName, versionsTableName);
+      log(`tables '${tableName}' and '${versionsTableName}' ready`);
     };
     if (dynamodb) {
       await createTable();

@@ -107,7 +107,7 @@ describe('npm start', () => {
 
     expect(health).toEqual({ status: 'ok' });
     expect(created.created).toBe(true);
-    expect(output).toMatch(/table 'workflow-offload' ready/);
+    expect(output).toMatch(/tables 'workflow-offload' and 'workflow-offload-versions' ready/);
     expect(exitCode).toBe(0);
     expect(output).toMatch(/stopped/);
     for (const pid of javaPids) expect(existsSync(`/proc/${pid}`), `java ${pid} still running`).toBe(false);
