@@ -196,8 +196,7 @@ class Generator {
     this.templateScope = `local/${this.workflow}`;
     this.hosts = Array.from(
       { length: 12 },
-      () =>
-        `ip-10-0-${this.int(0, 63)}-${this.int(1, 254)}.${this.pick(['ec2', 'us-west-2.compute'])}.internal`,
+      () => `ip-10-0-${this.int(0, 63)}-${this.int(1, 254)}.ec2.internal`,
     );
     const runningFraction = Math.min(1, Math.max(0, options.runningFraction ?? 0.2));
     this.activeFrom = Math.floor(options.nodeCount * (1 - runningFraction));

@@ -1,16 +1,20 @@
 /**
- * A fresh table per suite on the DynamoDB Local the global setup started,
- * created exactly as the deployed one (`ensureTable`).
+ * Fresh tables per suite on the DynamoDB Local the global setup started,
+ * created exactly as the deployed ones (`ensureTable`).
  */
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
+import { versionTableNameFor } from '#infrastructure/description';
 import { ensureTable } from '#store/table-definition';
 
 /** A table of its own for one suite, and clients bound to DynamoDB Local. */
 export interface TestTable {
+  /** The records table (indexes, no TTL). */
   readonly tableName: string;
+  /** The versions table (TTL on `expiresAt`, no index): `versionTableNameFor(tableName)`. */
+  readonly versionsTableName: string;
   readonly client: DynamoDBClient;
   readonly documentClient: DynamoDBDocumentClient;
 }
@@ -36,8 +40,9 @@ export function localDynamoDbClient(endpoint = dynamodbEndpoint()): DynamoDBClie
 }
 
 /**
- * Creates a uniquely named table with the service's definition (keys, GSIs,
- * TTL) and returns it with a low-level and a document client.
+ * Creates a uniquely named pair of tables with the service's definitions
+ * (records: keys and GSIs; versions: keys and TTL) and returns their names with
+ * a low-level and a document client.
  *
  * @example
  * let testTable: TestTable;
@@ -52,5 +57,5 @@ export async function createTestTable(prefix = 'test'): Promise<TestTable> {
   const documentClient = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
   });
-  return { tableName, client, documentClient };
+  return { tableName, versionsTableName: versionTableNameFor(tableName), client, documentClient };
 }
