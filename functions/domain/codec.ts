@@ -22,6 +22,8 @@ export const codecName = 'wfo-bucket-deflate-d1';
 export interface CodecOptions {
   /** Average nodes a bucket holds before the bucket count doubles. */
   readonly targetNodesPerBucket: number;
+  /** Most buckets a version has (a power of two), so a full manifest stays well inside one item. */
+  readonly maxBucketCount: number;
   /** zlib level, 1 (fast) to 9 (small). */
   readonly compressionLevel: number;
   /** A compressed bucket larger than this is stored as several parts (DynamoDB items are at most 400 KB). */
@@ -29,7 +31,8 @@ export interface CodecOptions {
 }
 
 export const defaultCodecOptions: CodecOptions = {
-  targetNodesPerBucket: 64,
+  targetNodesPerBucket: 16,
+  maxBucketCount: 4096,
   compressionLevel: 6,
   maxPartBytes: 350_000,
 };
@@ -74,7 +77,7 @@ export interface PreparedVersion {
 export function bucketCountFor(nodeCount: number, options: CodecOptions = defaultCodecOptions): number {
   const wanted = Math.ceil(nodeCount / options.targetNodesPerBucket);
   let count = 1;
-  while (count < wanted) count *= 2;
+  while (count < wanted && count < options.maxBucketCount) count *= 2;
   return count;
 }
 

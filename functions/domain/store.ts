@@ -34,6 +34,11 @@ export interface Manifest {
   readonly chunks: readonly ManifestChunk[];
   /** Compressed buckets, in bucket order, when the version is small enough to live inline. */
   readonly inline?: readonly Uint8Array[];
+  /**
+   * Set when the store keeps this manifest as a delta: the full manifest it
+   * only lists the differences from. Both items must be alive to read it.
+   */
+  readonly base?: Manifest;
 }
 
 /** The workflow record: the one item whose conditional update commits a change. */
@@ -117,10 +122,20 @@ export interface WorkflowStore {
     refs: readonly ChunkRef[],
     expiresAt: number,
   ): Promise<WriteCost & { missing: string[] }>;
-  /** Writes the manifest and its history entry. */
-  putManifest(manifest: Manifest): Promise<WriteCost>;
-  /** Raises the manifest's `expiresAt`; false if it no longer exists. */
-  renewManifest(uid: string, nodeStatusVersion: string, expiresAt: number): Promise<boolean>;
+  /**
+   * Writes the manifest and its history entry. Given the current version's
+   * manifest, the store may write only the difference from its full base, so
+   * a small change costs a small write; it then renews that base if its lease
+   * ends before `renewBefore`. Returns the lease of the items the new
+   * manifest needs (its own and any base's).
+   */
+  putManifest(
+    manifest: Manifest,
+    previous?: Manifest,
+    renewBefore?: number,
+  ): Promise<WriteCost & { leaseExpiresAt: number }>;
+  /** Raises `expiresAt` of the manifest (and of its base, if any); false if an item no longer exists. */
+  renewManifest(manifest: Manifest, expiresAt: number): Promise<boolean>;
   /**
    * The commit point: writes the record if its resourceVersion still equals
    * `expectedResourceVersion` (or if it does not exist, when that is

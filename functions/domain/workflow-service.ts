@@ -156,6 +156,8 @@ export interface RenewReport {
 
 /** The content a commit points the record at. */
 interface VersionPlan {
+  /** The current version's manifest, when there is one: the store may write the new one as a delta of it. */
+  readonly previous?: Manifest;
   readonly nodeStatusVersion: string;
   readonly bucketCount: number;
   readonly nodeCount: number;
@@ -460,8 +462,8 @@ export class WorkflowService {
     const manifest = await this.store.getManifest(uid, record.nodeStatusVersion);
     if (!manifest) return 'missing';
     const renewedChunks = await this.store.renewChunks(uid, manifest.chunks, expiresAt);
-    await this.store.renewManifest(uid, record.nodeStatusVersion, expiresAt);
-    if (renewedChunks.missing.length > 0) return 'missing';
+    const manifestRenewed = await this.store.renewManifest(manifest, expiresAt);
+    if (renewedChunks.missing.length > 0 || !manifestRenewed) return 'missing';
     // Conditional on the version: a commit in between set its own lease.
     await this.store.renewRecordLease(uid, record.nodeStatusVersion, expiresAt);
     return 'renewed';
@@ -573,7 +575,7 @@ export class WorkflowService {
       // A superseded version past its own lease has simply expired; anything else is data loss.
       const lease = manifest.chunks.reduce(
         (min, chunk) => Math.min(min, chunk.leaseExpiresAt),
-        manifest.expiresAt,
+        Math.min(manifest.expiresAt, manifest.base?.expiresAt ?? manifest.expiresAt),
       );
       if (!version.current && lease <= epochSeconds(this.settings.now())) {
         throw new VersionNotFoundError(uid, nodeStatusVersion);
@@ -655,6 +657,7 @@ export class WorkflowService {
       entry.kind === 'new' ? entry.bucket.chunkId : entry.chunk.chunkId,
     );
     return {
+      previous: manifest,
       nodeStatusVersion: versionIdOf(chunkIds),
       bucketCount: version.bucketCount,
       nodeCount,
@@ -676,6 +679,7 @@ export class WorkflowService {
     }
     const current = new Map((manifest?.chunks ?? []).map((chunk) => [chunk.chunkId, chunk]));
     return {
+      ...(manifest ? { previous: manifest } : {}),
       nodeStatusVersion: prepared.nodeStatusVersion,
       bucketCount: prepared.bucketCount,
       nodeCount: prepared.nodeCount,
@@ -826,11 +830,12 @@ export class WorkflowService {
       chunks: manifestChunks,
       ...(inline ? { inline } : {}),
     };
-    add(await this.store.putManifest(manifest));
+    const storedManifest = await this.store.putManifest(manifest, plan.previous, renewBefore);
+    add(storedManifest);
 
     const leaseExpiresAt = manifestChunks.reduce(
       (lease, chunk) => Math.min(lease, chunk.leaseExpiresAt),
-      expiresAt,
+      storedManifest.leaseExpiresAt,
     );
     const next: WorkflowRecord = {
       uid,

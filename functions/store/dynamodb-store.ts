@@ -26,7 +26,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { StoreUnavailableError, ValidationError } from '#domain/errors';
+import { StoreUnavailableError, ValidationError, VersionMissingError } from '#domain/errors';
 import type { StopStrategy } from '#domain/nodes';
 import type {
   ChunkRef,
@@ -246,6 +246,25 @@ function toSummary(item: Item): WorkflowSummary {
   return summary;
 }
 
+function toManifest(uid: string, item: Item): Manifest {
+  return {
+    uid,
+    nodeStatusVersion: item.nodeStatusVersion as string,
+    codec: item.codec as string,
+    bucketCount: Number(item.bucketCount),
+    nodeCount: Number(item.nodeCount),
+    rawBytes: Number(item.rawBytes),
+    storedBytes: Number(item.storedBytes),
+    createdAt: item.createdAt as string,
+    expiresAt: Number(item.expiresAt),
+    chunks: unpackManifestChunks(
+      item.chunkIds as Uint8Array | undefined,
+      item.chunkNumbers as Uint8Array | undefined,
+    ),
+    ...(item.inline !== undefined ? { inline: item.inline as Uint8Array[] } : {}),
+  };
+}
+
 export class DynamoDbStore implements WorkflowStore {
   protected readonly tableName: string;
   protected readonly versionsTableName: string;
@@ -279,6 +298,23 @@ export class DynamoDbStore implements WorkflowStore {
   }
 
   async getManifest(uid: string, nodeStatusVersion: string): Promise<Manifest | undefined> {
+    const item = await this.getManifestItem(uid, nodeStatusVersion);
+    if (!item) return undefined;
+    if (typeof item.base !== 'string') return toManifest(uid, item);
+    // A delta: the full base, with the changed buckets replaced.
+    const baseItem = await this.getManifestItem(uid, item.base);
+    if (!baseItem) return undefined;
+    const base = toManifest(uid, baseItem);
+    const chunks = [...base.chunks];
+    const changes = unpackManifestChunks(item.chunkIds as Uint8Array, item.chunkNumbers as Uint8Array);
+    const indexes = Buffer.from(item.changedIndexes as Uint8Array);
+    changes.forEach((chunk, position) => {
+      chunks[indexes.readUInt32BE(position * 4)] = chunk;
+    });
+    return { ...toManifest(uid, item), chunks, base };
+  }
+
+  private async getManifestItem(uid: string, nodeStatusVersion: string): Promise<Item | undefined> {
     // Strongly consistent: a manifest written just before a commit must be visible right after it.
     const { Item } = await guarded(() =>
       this.client.send(
@@ -289,23 +325,7 @@ export class DynamoDbStore implements WorkflowStore {
         }),
       ),
     );
-    if (!Item) return undefined;
-    return {
-      uid,
-      nodeStatusVersion,
-      codec: Item.codec as string,
-      bucketCount: Number(Item.bucketCount),
-      nodeCount: Number(Item.nodeCount),
-      rawBytes: Number(Item.rawBytes),
-      storedBytes: Number(Item.storedBytes),
-      createdAt: Item.createdAt as string,
-      expiresAt: Number(Item.expiresAt),
-      chunks: unpackManifestChunks(
-        Item.chunkIds as Uint8Array | undefined,
-        Item.chunkNumbers as Uint8Array | undefined,
-      ),
-      ...(Item.inline !== undefined ? { inline: Item.inline as Uint8Array[] } : {}),
-    };
+    return Item;
   }
 
   async getChunks(
@@ -438,7 +458,19 @@ export class DynamoDbStore implements WorkflowStore {
     }
   }
 
-  async putManifest(manifest: Manifest): Promise<WriteCost> {
+  /**
+   * Writes the manifest and its history entry. A manifest whose chunks differ
+   * from the full manifest at the root of `previous` in at most 1/8 of its
+   * buckets is written as a delta of that root: a small change costs a small
+   * write, and a read needs at most two manifest items. The root must then
+   * live as long as the delta, so a root whose lease ends before
+   * `renewBefore` is renewed first.
+   */
+  async putManifest(
+    manifest: Manifest,
+    previous?: Manifest,
+    renewBefore = 0,
+  ): Promise<WriteCost & { leaseExpiresAt: number }> {
     const pk = workflowKey(manifest.uid);
     const common = {
       nodeStatusVersion: manifest.nodeStatusVersion,
@@ -447,6 +479,46 @@ export class DynamoDbStore implements WorkflowStore {
       storedBytes: manifest.storedBytes,
       expiresAt: manifest.expiresAt,
     };
+    const root = previous?.base ?? previous;
+    const changed =
+      root && !root.inline && root.codec === manifest.codec && root.chunks.length === manifest.chunks.length
+        ? manifest.chunks.flatMap((chunk, index) =>
+            chunk.chunkId === root.chunks[index]?.chunkId && chunk.parts === root.chunks[index]?.parts
+              ? []
+              : [index],
+          )
+        : undefined;
+    const asDelta =
+      root !== undefined &&
+      changed !== undefined &&
+      manifest.chunks.length > 0 &&
+      root.nodeStatusVersion !== manifest.nodeStatusVersion &&
+      changed.length <= manifest.chunks.length / 8;
+
+    const costs: WriteCost[] = [];
+    let leaseExpiresAt = manifest.expiresAt;
+    let body: Item;
+    if (asDelta) {
+      if (root.expiresAt < renewBefore) {
+        const renewed = await this.extendLease(
+          { pk, sk: manifestKey(root.nodeStatusVersion) },
+          manifest.expiresAt,
+        );
+        if (renewed === 'missing') throw new VersionMissingError(manifest.uid, root.nodeStatusVersion, []);
+        costs.push(renewed);
+      } else {
+        leaseExpiresAt = Math.min(leaseExpiresAt, root.expiresAt);
+      }
+      const indexes = Buffer.alloc(changed.length * 4);
+      changed.forEach((index, position) => indexes.writeUInt32BE(index, position * 4));
+      body = {
+        base: root.nodeStatusVersion,
+        changedIndexes: indexes,
+        ...packManifestChunks(changed.map((index) => manifest.chunks[index] as ManifestChunk)),
+      };
+    } else {
+      body = manifest.chunks.length > 0 ? packManifestChunks(manifest.chunks) : {};
+    }
     const manifestItem: Item = {
       pk,
       sk: manifestKey(manifest.nodeStatusVersion),
@@ -454,24 +526,28 @@ export class DynamoDbStore implements WorkflowStore {
       codec: manifest.codec,
       bucketCount: manifest.bucketCount,
       rawBytes: manifest.rawBytes,
-      ...(manifest.chunks.length > 0 ? packManifestChunks(manifest.chunks) : {}),
+      ...body,
       ...(manifest.inline ? { inline: manifest.inline } : {}),
     };
     const historyItem: Item = { pk, sk: `T#${manifest.createdAt}#${manifest.nodeStatusVersion}`, ...common };
     await this.batchWrite([manifestItem, historyItem]);
-    return costOf([manifestItem, historyItem]);
+    return { ...sumCosts([...costs, costOf([manifestItem, historyItem])]), leaseExpiresAt };
   }
 
-  async renewManifest(uid: string, nodeStatusVersion: string, expiresAt: number): Promise<boolean> {
-    const pk = workflowKey(uid);
-    const outcome = await this.extendLease({ pk, sk: manifestKey(nodeStatusVersion) }, expiresAt);
+  async renewManifest(manifest: Manifest, expiresAt: number): Promise<boolean> {
+    const pk = workflowKey(manifest.uid);
+    if (
+      manifest.base &&
+      (await this.extendLease({ pk, sk: manifestKey(manifest.base.nodeStatusVersion) }, expiresAt)) ===
+        'missing'
+    ) {
+      return false;
+    }
+    const outcome = await this.extendLease({ pk, sk: manifestKey(manifest.nodeStatusVersion) }, expiresAt);
     if (outcome === 'missing') return false;
     // The history entry is what lists the version (GET .../versions): it must
     // live as long as the manifest, or a current version drops out of the list.
-    const createdAt = outcome.attributes?.createdAt;
-    if (typeof createdAt === 'string') {
-      await this.extendLease({ pk, sk: `T#${createdAt}#${nodeStatusVersion}` }, expiresAt);
-    }
+    await this.extendLease({ pk, sk: `T#${manifest.createdAt}#${manifest.nodeStatusVersion}` }, expiresAt);
     return true;
   }
 

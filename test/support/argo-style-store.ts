@@ -43,7 +43,9 @@ export class ArgoStyleStore extends DynamoDbStore {
     const keptChunks = new Set((kept?.chunks ?? []).map((chunk) => chunk.chunkId));
     for (const item of output.Items ?? []) {
       const version = item.nodeStatusVersion as string;
-      if (version === keep || Date.parse(item.createdAt as string) > cutoff) continue;
+      // The kept version's own data (a delta's base) stays: only older versions go.
+      if (version === keep || version === kept?.base?.nodeStatusVersion) continue;
+      if (Date.parse(item.createdAt as string) > cutoff) continue;
       const manifest = await this.getManifest(uid, version);
       for (const chunk of manifest?.chunks ?? []) {
         if (keptChunks.has(chunk.chunkId)) continue;

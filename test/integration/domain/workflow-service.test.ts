@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ConflictError,
+  StoreUnavailableError,
   VersionMissingError,
   VersionNotFoundError,
   WorkflowNotFoundError,
@@ -83,8 +84,8 @@ describe('persist and hydrate', () => {
       (key) => before.has(key) && JSON.stringify(before.get(key)) !== JSON.stringify(after.get(key)),
     );
     const newChunks = newKeys.filter((key) => key.includes('|C#'));
-    const bucketCount = 256;
-    const { bucketOf } = await import('#domain/codec');
+    const { bucketOf, bucketCountFor } = await import('#domain/codec');
+    const bucketCount = bucketCountFor(10_000);
     const touchedBuckets = new Set(changedIds.map((id) => bucketOf(id, bucketCount)));
     expect(newChunks.length).toBe(touchedBuckets.size);
     expect(newKeys.filter((key) => key.includes('|V#'))).toEqual([
@@ -136,6 +137,33 @@ describe('persist and hydrate', () => {
     expect(result.workflow.nodeCount).toBe(2_000 - removed.length);
     expect((await service.getWorkflow(uid)).nodes).toStrictEqual(expected);
     expect(result.write.chunksWritten).toBeLessThanOrEqual(changedIds.length + removed.length);
+  });
+
+  it('writes small changes as delta manifests of a full base, and every version stays readable', async () => {
+    const nodes = generateNodes({ nodeCount: 3_000, seed: 9 }) as NodeMap;
+    const service = serviceOn();
+    const uid = nextUid('deltas');
+    const versions = [await service.persist({ uid, namespace: 'argo', name: 'd', nodes })];
+    const expected = [structuredClone(nodes)];
+    let current = nodes;
+    for (let round = 0; round < 12; round++) {
+      const { set } = mutateNodes(current, { count: 5, seed: 100 + round });
+      versions.push(await service.patch({ uid, set: set as NodeMap }));
+      current = { ...current, ...(set as NodeMap) };
+      expected.push(structuredClone(current));
+    }
+    const items = await scanTable(testTable.documentClient, testTable.tableName);
+    const manifests = [...items.values()].filter(
+      (item) => item.pk === `WF#${uid}` && String(item.sk).startsWith('V#'),
+    );
+    const deltas = manifests.filter((item) => typeof item.base === 'string');
+    expect(deltas.length).toBeGreaterThan(0);
+    expect(manifests.length - deltas.length).toBeGreaterThanOrEqual(2);
+    for (const delta of deltas) expect(items.has(`WF#${uid}|V#${delta.base}`)).toBe(true);
+    for (const [index, version] of versions.entries()) {
+      const read = await service.getVersion(uid, version.workflow.nodeStatusVersion);
+      expect(read.nodes, `version ${index}`).toStrictEqual(expected[index]);
+    }
   });
 
   it('keeps small node maps inline and still serves a superseded inline version by id', async () => {
@@ -355,6 +383,16 @@ describe('stop', () => {
   });
 });
 
+async function retryOnUnavailable(write: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError) || attempt >= 5) throw error;
+    }
+  }
+}
+
 describe('concurrent writers', () => {
   it('loses no acknowledged update and never meets a missing version', async () => {
     const writers = 6;
@@ -376,21 +414,24 @@ describe('concurrent writers', () => {
           const id = `n${writer + writers * round}`;
           for (const phase of phases) {
             const node = { id, phase, owner: writer, round };
-            if ((writer + round) % 2 === 0) {
-              await service.patch({ uid, set: { [id]: node } });
-            } else {
-              const current = await service.getWorkflow(uid);
-              await service.persist(
-                {
-                  uid,
-                  namespace: 'argo',
-                  name: 'c',
-                  nodes: { ...current.nodes, [id]: node },
-                  baseVersion: current.nodeStatusVersion,
-                },
-                { ifMatch: current.resourceVersion.toString(), reapply: true },
-              );
-            }
+            // A 503 (contention) tells the caller to retry, as the HTTP client does; only success counts.
+            await retryOnUnavailable(async () => {
+              if ((writer + round) % 2 === 0) {
+                await service.patch({ uid, set: { [id]: node } });
+              } else {
+                const current = await service.getWorkflow(uid);
+                await service.persist(
+                  {
+                    uid,
+                    namespace: 'argo',
+                    name: 'c',
+                    nodes: { ...current.nodes, [id]: node },
+                    baseVersion: current.nodeStatusVersion,
+                  },
+                  { ifMatch: current.resourceVersion.toString(), reapply: true },
+                );
+              }
+            });
             acknowledged[id] = node;
           }
         }

@@ -138,10 +138,12 @@ describe('codec', () => {
   });
 
   it('grows the bucket count in powers of two with the node count', () => {
-    expect(bucketCountFor(0)).toBe(1);
-    expect(bucketCountFor(64)).toBe(1);
-    expect(bucketCountFor(65)).toBe(2);
-    expect(bucketCountFor(10_000)).toBe(256);
+    const options = { ...defaultCodecOptions, targetNodesPerBucket: 64, maxBucketCount: 1024 };
+    expect(bucketCountFor(0, options)).toBe(1);
+    expect(bucketCountFor(64, options)).toBe(1);
+    expect(bucketCountFor(65, options)).toBe(2);
+    expect(bucketCountFor(10_000, options)).toBe(256);
+    expect(bucketCountFor(10_000_000, options)).toBe(1024);
   });
 
   it('serialises canonically with sorted keys at every level', () => {
