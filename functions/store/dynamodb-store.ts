@@ -510,7 +510,9 @@ export class DynamoDbStore implements WorkflowStore {
         leaseExpiresAt = Math.min(leaseExpiresAt, root.expiresAt);
       }
       const indexes = Buffer.alloc(changed.length * 4);
-      changed.forEach((index, position) => indexes.writeUInt32BE(index, position * 4));
+      changed.forEach((index, position) => {
+        indexes.writeUInt32BE(index, position * 4);
+      });
       body = {
         base: root.nodeStatusVersion,
         changedIndexes: indexes,
