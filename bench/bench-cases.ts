@@ -16,7 +16,7 @@ import { itemSize } from '#store/item-size';
 import type { StrategyId, StrategyRunner } from './strategies/runners.ts';
 import type { CapacityMeter } from './support/capacity-meter.ts';
 import type { BenchTable } from './support/dynamodb.ts';
-import { round, type Summary, summarize, timed } from './support/stats.ts';
+import { median, round, type Summary, summarize, timed } from './support/stats.ts';
 import type { Workload } from './workload.ts';
 
 export interface CaseResult {
@@ -47,6 +47,13 @@ export interface CaseResult {
   readonly storedItems: number;
   /** Of `storedBytes`, the items the current version does not need. */
   readonly garbageBytes: number;
+  /**
+   * Stored bytes after 100 updates: `storedBytes` when the case ran 100,
+   * otherwise projected from it with the median bytes an update adds (written
+   * less deleted), since nothing expires within the retention window.
+   */
+  readonly storedBytesAfter100: number;
+  readonly storedBytesAfter100Projected: boolean;
   readonly finalVersion: string;
 }
 
@@ -68,7 +75,8 @@ export async function runCase(
 ): Promise<CaseResult> {
   const { cost: created } = await meter.measure(() => runner.create(uid, workload.initial));
 
-  let state: NodeMap = workload.initial;
+  // Changed in place (a copy per update would cost O(N)); runners read it only during their call.
+  const state: NodeMap = { ...workload.initial };
   const samples = {
     writeUnits: [] as number[],
     deleteUnits: [] as number[],
@@ -76,20 +84,21 @@ export async function runCase(
     reported: [] as number[],
     readUnits: [] as number[],
     bytesWritten: [] as number[],
+    bytesDeleted: [] as number[],
     cpuMs: [] as number[],
     wallMs: [] as number[],
   };
   let finalVersion = '';
   const updates = workload.updates.slice(0, options.updates);
   for (const set of updates) {
-    state = { ...state, ...set };
-    const next = state;
-    const { result, cost } = await meter.measure(() => timed(() => runner.update(uid, next, set)));
+    Object.assign(state, set);
+    const { result, cost } = await meter.measure(() => timed(() => runner.update(uid, state, set)));
     samples.writeUnits.push(cost.writeUnits);
     samples.deleteUnits.push(cost.deleteUnits);
     samples.indexUnits.push(cost.indexWriteUnits);
     samples.readUnits.push(cost.readUnits);
     samples.bytesWritten.push(cost.bytesWritten);
+    samples.bytesDeleted.push(cost.bytesDeleted);
     samples.cpuMs.push(result.cpuMs);
     samples.wallMs.push(result.wallMs);
     if (result.result.reportedWriteUnits !== undefined)
@@ -143,6 +152,15 @@ export async function runCase(
       storedBytes,
       storedItems: stored.length,
       garbageBytes,
+      storedBytesAfter100:
+        updates.length >= 100
+          ? storedBytes
+          : Math.round(
+              storedBytes +
+                (100 - updates.length) *
+                  Math.max(0, median(samples.bytesWritten) - median(samples.bytesDeleted)),
+            ),
+      storedBytesAfter100Projected: updates.length < 100,
       finalVersion,
     };
   } finally {

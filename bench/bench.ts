@@ -80,7 +80,7 @@ const numbers = (text: string | undefined, fallback: number[]): number[] =>
 const quick = values.quick;
 const sizes = numbers(values.sizes, quick ? [1_000, 10_000] : [1_000, 10_000, 50_000]);
 const podCounts = numbers(values.pods, quick ? [1, 10, 100] : [1, 10, 100]);
-const maxUpdates = Number(values.updates ?? (quick ? 20 : 100));
+const maxUpdates = Number(values.updates ?? 100);
 const seed = Number(values.seed);
 const strategies = (values.strategies?.split(',') ?? [...strategyIds]) as StrategyId[];
 for (const strategy of strategies) {
@@ -89,19 +89,34 @@ for (const strategy of strategies) {
 }
 
 /**
- * Updates per case. D runs them all. The whole-map strategies rewrite the
- * whole map every time (tens of MB at N = 50,000), so they run fewer: their
- * cost per update hardly varies from one update to the next.
+ * Updates and hydrates per case. D runs the most. The whole-map strategies
+ * rewrite (A, B) or re-hash (C) the whole map on every update, tens of MB at
+ * N = 50,000, so they run fewer: their cost per update hardly varies from one
+ * update to the next. `--updates` caps them all.
  */
-function updatesFor(strategy: StrategyId, nodeCount: number): number {
-  if (strategy === 'D') return maxUpdates;
-  if (strategy === 'C')
-    return Math.min(maxUpdates, Math.max(quick ? 5 : 20, Math.round(1_000_000 / nodeCount)));
-  return Math.min(maxUpdates, Math.max(quick ? 3 : 5, Math.round((quick ? 50_000 : 200_000) / nodeCount)));
-}
+const plannedRuns: Record<
+  'quick' | 'full',
+  { upTo: number; updates: Record<StrategyId, number>; hydrates: number }[]
+> = {
+  full: [
+    { upTo: 2_000, updates: { A: 30, B: 30, C: 100, D: 100 }, hydrates: 10 },
+    { upTo: 20_000, updates: { A: 4, B: 5, C: 20, D: 100 }, hydrates: 5 },
+    { upTo: Infinity, updates: { A: 2, B: 2, C: 5, D: 20 }, hydrates: 3 },
+  ],
+  quick: [
+    { upTo: 2_000, updates: { A: 5, B: 5, C: 10, D: 20 }, hydrates: 2 },
+    { upTo: Infinity, updates: { A: 2, B: 2, C: 3, D: 20 }, hydrates: 2 },
+  ],
+};
 
-const hydratesFor = (nodeCount: number): number =>
-  Number(values.hydrates ?? (quick ? 3 : nodeCount >= 50_000 ? 5 : 10));
+const planFor = (nodeCount: number) =>
+  plannedRuns[quick ? 'quick' : 'full'].find((plan) => nodeCount <= plan.upTo) ??
+  (plannedRuns.full[2] as (typeof plannedRuns.full)[number]);
+
+const updatesFor = (strategy: StrategyId, nodeCount: number): number =>
+  Math.min(maxUpdates, planFor(nodeCount).updates[strategy]);
+
+const hydratesFor = (nodeCount: number): number => Number(values.hydrates ?? planFor(nodeCount).hydrates);
 
 const command = `npm run bench --${process.argv
   .slice(2)
@@ -212,7 +227,7 @@ async function benchmark(): Promise<void> {
   log('Handler bundles and cold init:');
   const bundles = values['no-bundles']
     ? { bundles: [], emptyProcessMs: Number.NaN, note: 'skipped (--no-bundles)' }
-    : await measureHandlerBundles(Number(values['bundle-runs'] ?? (quick ? 2 : 5)), log);
+    : await measureHandlerBundles(Number(values['bundle-runs'] ?? (quick ? 1 : 5)), log, !quick);
 
   const ratioRows = ratios(results);
   const goal = ratioRows.find((ratio) => ratio.nodeCount === 10_000 && ratio.podsPerUpdate === 10);

@@ -36,6 +36,8 @@ export interface HandlerBundle {
   readonly initMsRuns: readonly number[];
   /** Whole process, spawn to exit, median, ms (Node's own start included). */
   readonly processMs: number;
+  /** The same import without `--enable-source-maps`, median, ms (not measured by `--quick`). */
+  readonly initMsWithoutSourceMaps?: number;
 }
 
 export interface BundleReport {
@@ -55,13 +57,20 @@ const lambdaEnvironment = {
   NODE_OPTIONS: '--enable-source-maps',
 };
 
-async function timeImport(file: string | undefined): Promise<{ initMs: number; processMs: number }> {
+async function timeImport(
+  file: string | undefined,
+  sourceMaps = true,
+): Promise<{ initMs: number; processMs: number }> {
   const script = file
     ? `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); console.log(performance.now() - t);`
     : 'console.log(0);';
   const start = performance.now();
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
-    env: { PATH: process.env.PATH ?? '', ...lambdaEnvironment },
+    env: {
+      PATH: process.env.PATH ?? '',
+      ...lambdaEnvironment,
+      NODE_OPTIONS: sourceMaps ? lambdaEnvironment.NODE_OPTIONS : '',
+    },
     cwd: tmpdir(),
   });
   return { initMs: Number(stdout.trim().split('\n').pop()), processMs: performance.now() - start };
@@ -71,6 +80,7 @@ async function timeImport(file: string | undefined): Promise<{ initMs: number; p
 export async function measureHandlerBundles(
   runs: number,
   log: (line: string) => void,
+  withoutSourceMaps = true,
 ): Promise<BundleReport> {
   const handlersDirectory = join(projectRoot, 'functions', 'handlers');
   if (!existsSync(handlersDirectory)) {
@@ -112,10 +122,12 @@ export async function measureHandlerBundles(
       const map = await readFile(`${outfile}.map`);
       const init: number[] = [];
       const whole: number[] = [];
+      const plain: number[] = [];
       for (let index = 0; index < runs; index++) {
         const timing = await timeImport(outfile);
         init.push(timing.initMs);
         whole.push(timing.processMs);
+        if (withoutSourceMaps) plain.push((await timeImport(outfile, false)).initMs);
       }
       bundles.push({
         handler: name,
@@ -125,6 +137,7 @@ export async function measureHandlerBundles(
         initMs: round(median(init), 1),
         initMsRuns: init.map((value) => round(value, 1)),
         processMs: round(median(whole), 1),
+        ...(plain.length > 0 ? { initMsWithoutSourceMaps: round(median(plain), 1) } : {}),
       });
       log(`  ${name}: ${(code.length / 1024).toFixed(0)} KB, init ${median(init).toFixed(0)} ms`);
     }

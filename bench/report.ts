@@ -23,8 +23,9 @@ export const caseHeaders = [
   'CPU ms hydrate',
   'update ms p50/p99',
   'hydrate ms p50/p99',
-  'stored after updates',
+  'stored after the updates',
   'of which garbage',
+  'stored after 100 updates',
 ] as const;
 
 export function caseCells(result: CaseResult): string[] {
@@ -45,6 +46,7 @@ export function caseCells(result: CaseResult): string[] {
     `${formatNumber(result.latencyMsPerHydrate.median)}/${formatNumber(result.latencyMsPerHydrate.p99)}`,
     formatBytes(result.storedBytes),
     formatBytes(result.garbageBytes),
+    `${result.storedBytesAfter100Projected ? '~' : ''}${formatBytes(result.storedBytesAfter100)}`,
   ];
 }
 
@@ -136,6 +138,7 @@ export const bundleCells = (report: BundleReport) =>
     formatBytes(bundle.compressedBytes),
     formatBytes(bundle.sourceMapBytes),
     formatNumber(bundle.initMs),
+    bundle.initMsWithoutSourceMaps === undefined ? '-' : formatNumber(bundle.initMsWithoutSourceMaps),
     formatNumber(bundle.processMs),
   ]);
 

@@ -31,7 +31,8 @@ export function buildWorkload(
   seed: number,
 ): Workload {
   const initial = generateNodes({ nodeCount, seed, runningFraction }) as NodeMap;
-  let state: NodeMap = initial;
+  // One working copy, changed in place: a copy per update would cost O(N) each.
+  const state: NodeMap = { ...initial };
   const updates: NodeMap[] = [];
   const changedNodes: number[] = [];
   for (let index = 0; index < updateCount; index++) {
@@ -40,7 +41,7 @@ export function buildWorkload(
     if (pods < podsPerUpdate) break;
     updates.push(set as NodeMap);
     changedNodes.push(changedIds.length);
-    state = { ...state, ...(set as NodeMap) };
+    Object.assign(state, set);
   }
   return { nodeCount, podsPerUpdate, initial, updates, changedNodes };
 }

@@ -21,7 +21,7 @@ import {
   type NodeMap,
   type StopStrategy,
 } from '#domain/nodes';
-import type { WorkflowStore } from '#domain/store';
+import type { WorkflowRecord, WorkflowStore, WriteCost } from '#domain/store';
 import { WorkflowService } from '#domain/workflow-service';
 import { DynamoDbStore } from '#store/dynamodb-store';
 import { ArgoStyleStore } from '#test/argo-style-store';
@@ -75,6 +75,8 @@ export interface StrategyReport {
     readonly failed: number;
   };
   readonly failures: Record<FailureKind, number>;
+  /** The seed failure by the operation that met it. */
+  readonly versionMissingBy: Record<FailureSample['operation'], number>;
   /** The seed failure in all its forms: versionMissing + baseVersionGone + versionNotFound. */
   readonly versionMissingFailures: number;
   readonly workflowsWithFailures: number;
@@ -114,15 +116,29 @@ export function classify(error: unknown): FailureKind {
 const sleep = (milliseconds: number) =>
   new Promise((resolve) => setTimeout(resolve, Math.max(0, milliseconds)));
 
+/** The negative control: commits whatever the record holds now, so a stale writer overwrites a newer one. */
+class LastWriterWinsStore extends DynamoDbStore {
+  override async commitRecord(
+    record: WorkflowRecord,
+    _expectedResourceVersion: number | undefined,
+  ): Promise<WriteCost | 'conflict'> {
+    for (;;) {
+      const current = await this.getRecord(record.uid);
+      const outcome = await super.commitRecord(record, current?.resourceVersion);
+      if (outcome !== 'conflict') return outcome;
+    }
+  }
+}
+
 export function createStore(
   strategy: RaceStrategy,
   client: DynamoDBDocumentClient,
   tableName: string,
   options: RaceOptions,
 ): WorkflowStore {
-  return strategy === 'ours'
-    ? new DynamoDbStore(client, { tableName })
-    : new ArgoStyleStore(client, { tableName, versionTtlSeconds: options.argoTtlSeconds });
+  if (strategy === 'ours') return new DynamoDbStore(client, { tableName });
+  if (strategy === 'unsafe') return new LastWriterWinsStore(client, { tableName });
+  return new ArgoStyleStore(client, { tableName, versionTtlSeconds: options.argoTtlSeconds });
 }
 
 export async function runStrategy(
@@ -166,6 +182,12 @@ export async function runStrategy(
     contention: 0,
     other: 0,
   };
+  const versionMissingBy: Record<FailureSample['operation'], number> = {
+    hydrate: 0,
+    persist: 0,
+    stop: 0,
+    verify: 0,
+  };
   const failureSamples: FailureSample[] = [];
   const workflowsWithFailures = new Set<string>();
   const latency = { hydrate: [] as number[], persist: [] as number[], stop: [] as number[] };
@@ -176,6 +198,7 @@ export async function runStrategy(
   const fail = (operation: FailureSample['operation'], uid: string, error: unknown) => {
     const kind = classify(error);
     failures[kind]++;
+    if (seedFailureKinds.includes(kind)) versionMissingBy[operation]++;
     workflowsWithFailures.add(uid);
     if (failureSamples.length < 20) {
       failureSamples.push({
@@ -356,10 +379,11 @@ export async function runStrategy(
 
   return {
     strategy,
-    store:
-      strategy === 'ours'
-        ? 'DynamoDbStore'
-        : `ArgoStyleStore (deletes versions older than ${options.argoTtlSeconds} s on save)`,
+    store: {
+      ours: 'DynamoDbStore',
+      argo: `ArgoStyleStore (deletes versions older than ${options.argoTtlSeconds} s on save)`,
+      unsafe: 'DynamoDbStore without compare-and-set (negative control)',
+    }[strategy],
     workflows: plan.length,
     durationMs: Math.round(durationMs),
     operations: {
@@ -378,6 +402,7 @@ export async function runStrategy(
       failed: counts.stopsFailed,
     },
     failures,
+    versionMissingBy,
     versionMissingFailures: failures.versionMissing + failures.baseVersionGone + failures.versionNotFound,
     workflowsWithFailures: workflowsWithFailures.size,
     workflowsCompleted,
