@@ -29,6 +29,8 @@ export const configSchema = z.object({
   WFO_ALWAYS_OFFLOAD: flag,
   /** Largest decompressed request body. The default holds a 50,000-node workflow at ~800 bytes a node. */
   WFO_MAX_BODY_BYTES: positiveInteger(128 * 1024 * 1024),
+  /** Largest node map a workflow may have; a write beyond it is a 413. */
+  WFO_MAX_NODES: positiveInteger(200_000),
   /** Another DynamoDB (DynamoDB Local, say) instead of the regional endpoint. */
   DYNAMODB_ENDPOINT: z.string().url().optional(),
   AWS_REGION: z.string().default('us-east-1'),

@@ -3,7 +3,7 @@
  * `id`, `phase`, `message` and `finishedAt`, and otherwise stores them exactly
  * as sent.
  */
-import { ValidationError } from './errors.ts';
+import { PayloadTooLargeError, ValidationError } from './errors.ts';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type NodeStatus = { [key: string]: JsonValue };
@@ -80,13 +80,53 @@ export function validateNode(key: string, node: unknown): asserts node is NodeSt
   ) {
     throw new ValidationError(`node '${key}' has a non-string finishedAt`);
   }
+  if (nestsDeeperThan(node, maxNodeDepth)) {
+    throw new ValidationError(`node '${key}' nests objects and arrays deeper than ${maxNodeDepth} levels`);
+  }
 }
 
-export function validateNodeMap(nodes: unknown): asserts nodes is NodeMap {
+/**
+ * How deep objects and arrays may nest inside a node. Argo's nodes are a
+ * handful of levels deep; the limit keeps the recursive code a node goes
+ * through (canonical JSON, serialisation) far from the stack limit, which a
+ * few thousand levels reach (a 500 before this check).
+ */
+export const maxNodeDepth = 100;
+
+/** Iterative, so that a hostile 100,000-level value cannot overflow the stack here either. */
+function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const pending: unknown[] = [value];
+  const depths: number[] = [0];
+  while (pending.length > 0) {
+    const current = pending.pop() as object;
+    const depth = depths.pop() as number;
+    for (const child of Array.isArray(current) ? current : Object.values(current)) {
+      if (child === null || typeof child !== 'object') continue;
+      if (depth + 1 > limit) return true;
+      pending.push(child);
+      depths.push(depth + 1);
+    }
+  }
+  return false;
+}
+
+/**
+ * Checks a whole node map. With `maxNodes`, a larger map is refused (413)
+ * before any node is looked at: a million tiny nodes fit in a few megabytes
+ * of gzip, and storing them would take the database minutes.
+ */
+export function validateNodeMap(
+  nodes: unknown,
+  maxNodes = Number.POSITIVE_INFINITY,
+): asserts nodes is NodeMap {
   if (nodes === null || typeof nodes !== 'object' || Array.isArray(nodes)) {
     throw new ValidationError('nodes must be a JSON object mapping node id to node status');
   }
-  for (const [key, node] of Object.entries(nodes)) validateNode(key, node);
+  const entries = Object.entries(nodes);
+  if (entries.length > maxNodes) {
+    throw new PayloadTooLargeError(`nodes has ${entries.length} entries; the limit is ${maxNodes}`);
+  }
+  for (const [key, node] of entries) validateNode(key, node);
 }
 
 const truncate = (text: string): string => (text.length > 80 ? `${text.slice(0, 77)}...` : text);

@@ -22,6 +22,7 @@ import {
 import {
   ConflictError,
   ContentionError,
+  PayloadTooLargeError,
   ValidationError,
   VersionMissingError,
   VersionNotFoundError,
@@ -64,6 +65,8 @@ export interface ServiceSettings {
   readonly codec: CodecOptions;
   /** Compare-and-set attempts before giving up with a retryable error. */
   readonly maxAttempts: number;
+  /** Largest node map a workflow may have; a bigger write is refused (PayloadTooLargeError). */
+  readonly maxNodes: number;
   readonly now: () => number;
   readonly sleep: (milliseconds: number) => Promise<void>;
   readonly random: () => number;
@@ -75,6 +78,7 @@ export const defaultServiceSettings: ServiceSettings = {
   alwaysOffload: false,
   codec: defaultCodecOptions,
   maxAttempts: 12,
+  maxNodes: 200_000,
   now: () => Date.now(),
   sleep: (milliseconds) => new Promise((resolve) => setTimeout(resolve, milliseconds)),
   random: Math.random,
@@ -264,7 +268,7 @@ export class WorkflowService {
    * current version does not already have.
    */
   async persist(input: PersistInput, conditions: WriteConditions = {}): Promise<WriteResult> {
-    validateNodeMap(input.nodes);
+    validateNodeMap(input.nodes, this.settings.maxNodes);
     if (conditions.reapply && conditions.ifMatch !== undefined && input.baseVersion === undefined) {
       throw new ValidationError(
         'onConflict=reapply needs baseVersion: the version your nodes were derived from',
@@ -334,6 +338,12 @@ export class WorkflowService {
    */
   async patch(input: PatchInput, conditions: WriteConditions = {}): Promise<WriteResult> {
     const change: NodeChange = { set: input.set ?? {}, remove: input.remove ?? [] };
+    const changedCount = Object.keys(change.set).length + change.remove.length;
+    if (changedCount > this.settings.maxNodes) {
+      throw new PayloadTooLargeError(
+        `the patch changes ${changedCount} nodes; a workflow has at most ${this.settings.maxNodes}`,
+      );
+    }
     for (const [id, node] of Object.entries(change.set)) validateNode(id, node);
     for (const id of change.remove) {
       if (typeof id !== 'string' || id.length === 0)
@@ -361,6 +371,11 @@ export class WorkflowService {
         shutdown: record.shutdown,
       };
       const plan = await this.planPatch(record, change);
+      if (plan.nodeCount > this.settings.maxNodes) {
+        throw new PayloadTooLargeError(
+          `the patch would grow the workflow to ${plan.nodeCount} nodes; the limit is ${this.settings.maxNodes}`,
+        );
+      }
       const outcome = await this.commitPlan(input.uid, record, fields, plan);
       if (outcome !== 'conflict') return { ...outcome, conflicts, reapplied: reapplied || conflicts > 0 };
       conflicts++;

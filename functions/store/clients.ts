@@ -49,6 +49,7 @@ export function createWiring(config: Config, documentClient = createDocumentClie
     retentionSeconds: config.WFO_RETENTION_SECONDS,
     inlineMaxBytes: config.WFO_INLINE_MAX_BYTES,
     alwaysOffload: config.WFO_ALWAYS_OFFLOAD,
+    maxNodes: config.WFO_MAX_NODES,
   });
   return { config, documentClient, store, service };
 }
