@@ -82,7 +82,12 @@ function observeError(error: unknown, statusCode: number): void {
   }
   if (statusCode >= 500 && statusCode !== 503) logger.error('request failed', { error });
   else if (statusCode === 503) logger.warn('request failed; the caller may retry', { error });
-  else logger.info('request rejected', { statusCode, reason: (error as Error).message });
+  else {
+    // A 4xx message can quote the request (a JSON parser's excerpt of the body,
+    // a node's id or phase): node contents never go out at info level.
+    logger.info('request rejected', { statusCode, error: (error as Error).name });
+    logger.debug('request rejected: reason', { statusCode, reason: (error as Error).message });
+  }
 }
 
 /** Correlation id: the caller's `x-correlation-id`, else API Gateway's request id, else Lambda's. */
@@ -213,10 +218,9 @@ const eventErrors = (): MiddlewareObj<WorkflowEvent, EventOutcome> => ({
     const http = httpErrorOf(request.error, correlationIdOf(request));
     observeError(request.error, http.statusCode);
     if (http.statusCode < 500) {
-      logger.warn('dropping an event that can never succeed', {
-        error: http.body.error,
-        reason: http.body.message,
-      });
+      // The reason can quote the event's detail: debug level only.
+      logger.warn('dropping an event that can never succeed', { error: http.body.error });
+      logger.debug('dropped event: reason', { error: http.body.error, reason: http.body.message });
       request.response = { outcome: 'dropped', error: { code: http.body.error, message: http.body.message } };
     }
   },
