@@ -31,6 +31,8 @@ export interface CaseResult {
   readonly deleteUnitsPerUpdate: Summary;
   /** Of the write units above, those spent on index entries (the record's GSI keys, C and D). */
   readonly indexWriteUnitsPerUpdate: Summary;
+  /** Mean write units per update by what was written (record, manifest, history, chunk, blob, index, delete, renew). */
+  readonly writeUnitsByKind: Record<string, number>;
   /** Write units the service reported for itself (C and D), median; must equal the meter's. */
   readonly reportedWriteUnitsPerUpdate?: number;
   readonly readUnitsPerUpdate: Summary;
@@ -81,6 +83,7 @@ export async function runCase(
     writeUnits: [] as number[],
     deleteUnits: [] as number[],
     indexUnits: [] as number[],
+    byKind: {} as Record<string, number>,
     reported: [] as number[],
     readUnits: [] as number[],
     bytesWritten: [] as number[],
@@ -96,6 +99,9 @@ export async function runCase(
     samples.writeUnits.push(cost.writeUnits);
     samples.deleteUnits.push(cost.deleteUnits);
     samples.indexUnits.push(cost.indexWriteUnits);
+    for (const [kind, units] of Object.entries(cost.writeUnitsByKind)) {
+      samples.byKind[kind] = (samples.byKind[kind] ?? 0) + units;
+    }
     samples.readUnits.push(cost.readUnits);
     samples.bytesWritten.push(cost.bytesWritten);
     samples.bytesDeleted.push(cost.bytesDeleted);
@@ -137,6 +143,12 @@ export async function runCase(
       writeUnitsPerUpdate: summarize(samples.writeUnits),
       deleteUnitsPerUpdate: summarize(samples.deleteUnits),
       indexWriteUnitsPerUpdate: summarize(samples.indexUnits),
+      writeUnitsByKind: Object.fromEntries(
+        Object.entries(samples.byKind).map(([kind, units]) => [
+          kind,
+          round(units / Math.max(1, updates.length)),
+        ]),
+      ),
       ...(samples.reported.length > 0
         ? { reportedWriteUnitsPerUpdate: summarize(samples.reported).median }
         : {}),

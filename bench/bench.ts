@@ -207,7 +207,11 @@ async function benchmark(): Promise<void> {
         log(
           `  ${strategy}: ${result.updates} updates, ${formatNumber(result.writeUnitsPerUpdate.median, 1)} WCU/update, ` +
             `CPU ${result.cpuMsPerUpdate.median} ms/update, hydrate ${result.cpuMsPerHydrate.median} ms CPU ` +
-            `(${((performance.now() - caseStarted) / 1000).toFixed(1)} s)`,
+            `(${((performance.now() - caseStarted) / 1000).toFixed(1)} s); mean WCU by item: ${Object.entries(
+              result.writeUnitsByKind,
+            )
+              .map(([kind, units]) => `${kind} ${units}`)
+              .join(', ')}`,
         );
       }
       const c = results.find(

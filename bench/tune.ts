@@ -41,7 +41,7 @@ export async function runTune(database: BenchDatabase, context: TuneContext): Pr
   const nodeCount = 10_000;
   const podsPerUpdate = 10;
   const updates = context.quick ? 5 : 10;
-  const bucketSizes = context.quick ? [32, 64] : [16, 32, 64, 128];
+  const bucketSizes = context.quick ? [16, 64] : [8, 16, 32, 64, 128];
   const levels = context.quick ? [1, 6] : [1, 6, 9];
   const workload = buildWorkload(nodeCount, podsPerUpdate, updates, seed);
   log(
@@ -102,7 +102,7 @@ export async function runTune(database: BenchDatabase, context: TuneContext): Pr
     }
   }
 
-  const dictionaries = dictionaryStudy(nodeCount, seed, [16, 32, 64, 128]);
+  const dictionaries = dictionaryStudy(nodeCount, seed, bucketSizes);
 
   process.stdout.write(
     `\n${textTable(

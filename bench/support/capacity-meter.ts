@@ -40,6 +40,8 @@ export interface CapacityTotals {
   deleteUnits: number;
   /** Of `writeUnits`, those spent on global secondary index entries. */
   indexWriteUnits: number;
+  /** `writeUnits` by what was written: record, manifest, history, chunk, blob, index, delete, renew. */
+  writeUnitsByKind: Record<string, number>;
   itemsRead: number;
   bytesRead: number;
   requests: number;
@@ -54,6 +56,7 @@ const zero = (): CapacityTotals => ({
   bytesDeleted: 0,
   deleteUnits: 0,
   indexWriteUnits: 0,
+  writeUnitsByKind: {},
   itemsRead: 0,
   bytesRead: 0,
   requests: 0,
@@ -63,6 +66,12 @@ const zero = (): CapacityTotals => ({
 const commandOf = (name: unknown): string => String(name).replace('ItemCommand', 'Command');
 
 const keyOf = (item: Item | undefined): string => `${String(item?.pk)}|${String(item?.sk)}`;
+
+const itemKinds: Record<string, string> = { 'V#': 'manifest', 'T#': 'history', 'C#': 'chunk', 'B#': 'blob' };
+const kindOf = (item: Item | undefined): string => {
+  const sortKey = String(item?.sk ?? '');
+  return sortKey === 'RECORD' ? 'record' : (itemKinds[sortKey.slice(0, 2)] ?? 'other');
+};
 
 const indexes = Object.values(table.indexes).map((index) => ({
   keys: [index.partitionKey, index.sortKey] as string[],
@@ -108,7 +117,12 @@ export class CapacityMeter {
 
   /** Totals since the last reset. */
   snapshot(): CapacityTotals {
-    return { ...this.totals };
+    return { ...this.totals, writeUnitsByKind: { ...this.totals.writeUnitsByKind } };
+  }
+
+  private charge(kind: string, units: number): void {
+    this.totals.writeUnits += units;
+    this.totals.writeUnitsByKind[kind] = (this.totals.writeUnitsByKind[kind] ?? 0) + units;
   }
 
   reset(): void {
@@ -125,7 +139,7 @@ export class CapacityMeter {
   private write(item: Item): void {
     const size = itemSize(item);
     this.sizes.set(keyOf(item), size);
-    this.totals.writeUnits += writeUnitsFor(size);
+    this.charge(kindOf(item), writeUnitsFor(size));
     this.totals.bytesWritten += size;
     this.totals.itemsWritten++;
     this.writeIndexes(this.indexed.get(keyOf(item)), item);
@@ -145,7 +159,7 @@ export class CapacityMeter {
     const key = keyOf(after ?? before);
     if (after && indexes.some((index) => indexEntry(after, index))) this.indexed.set(key, after);
     else this.indexed.delete(key);
-    this.totals.writeUnits += units;
+    this.charge('index', units);
     this.totals.indexWriteUnits += units;
   }
 
@@ -155,7 +169,7 @@ export class CapacityMeter {
     const before = this.indexed.get(keyOf(key));
     if (before) this.writeIndexes(before, undefined);
     const units = size === undefined ? 1 : writeUnitsFor(size);
-    this.totals.writeUnits += units;
+    this.charge('delete', units);
     this.totals.deleteUnits += units;
     this.totals.bytesDeleted += size ?? 0;
     this.totals.itemsDeleted++;
@@ -179,7 +193,7 @@ export class CapacityMeter {
       case 'PutCommand': {
         const item = input.Item as Item;
         if (conditionFailed) {
-          this.totals.writeUnits += writeUnitsFor(itemSize(item));
+          this.charge(`failed ${kindOf(item)}`, writeUnitsFor(itemSize(item)));
           return;
         }
         this.write(item);
@@ -190,7 +204,7 @@ export class CapacityMeter {
         const after = output.Attributes as Item | undefined;
         const size = after ? itemSize(after) : (this.sizes.get(keyOf(key)) ?? 1);
         if (after) this.sizes.set(keyOf(key), size);
-        this.totals.writeUnits += writeUnitsFor(size);
+        this.charge(`renew ${kindOf(key)}`, writeUnitsFor(size));
         if (!conditionFailed) {
           this.totals.bytesWritten += size;
           this.totals.itemsWritten++;
