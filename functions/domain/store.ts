@@ -30,6 +30,11 @@ export interface Manifest {
   readonly createdAt: string;
   /** Epoch seconds; the TTL attribute. */
   readonly expiresAt: number;
+  /**
+   * The version the record pointed at when this one was written: the one it
+   * replaces if its commit succeeds. Absent for a workflow's first version.
+   */
+  readonly parentVersion?: string;
   /** Ordered by bucket index; empty when the version is stored inline. */
   readonly chunks: readonly ManifestChunk[];
   /** Compressed buckets, in bucket order, when the version is small enough to live inline. */
@@ -88,6 +93,8 @@ export interface VersionSummary {
   readonly expiresAt: number;
   readonly nodeCount: number;
   readonly storedBytes: number;
+  /** See {@link Manifest.parentVersion}: committed versions form a chain through it. */
+  readonly parentVersion?: string;
 }
 
 export interface LeaseEntry {

@@ -247,14 +247,36 @@ export class WorkflowService {
     return { uid, nodeStatusVersion, nodes };
   }
 
-  /** Versions within retention, newest first, with the current one flagged. */
+  /**
+   * Committed versions within retention, newest first, with the current one
+   * flagged. A history entry is written with its manifest, before the commit,
+   * so a writer that lost its compare-and-set or crashed before committing
+   * leaves one behind until TTL removes it. Listing follows the chain of
+   * parents from the version the record points at instead, so such an
+   * orphan never shows (nor do the versions of an earlier workflow that had
+   * the same uid).
+   */
   async listVersions(uid: string, limit = 100): Promise<(VersionSummary & { current: boolean })[]> {
     const record = await this.requireRecord(uid);
-    const versions = await this.store.listVersions(uid, limit);
-    return versions.map((version) => ({
-      ...version,
-      current: version.nodeStatusVersion === record.nodeStatusVersion,
-    }));
+    // Orphans are rare; room for some of them among the entries read.
+    const entries = await this.store.listVersions(uid, Math.min(1000, limit * 4));
+    const entriesOf = new Map<string, VersionSummary[]>();
+    for (const entry of entries) {
+      const same = entriesOf.get(entry.nodeStatusVersion);
+      if (same) same.push(entry);
+      else entriesOf.set(entry.nodeStatusVersion, [entry]);
+    }
+    const committed: VersionSummary[] = [];
+    let wanted: string | undefined = record.nodeStatusVersion;
+    while (wanted !== undefined && committed.length < limit) {
+      // A version committed twice (A, B, A again) has an entry per commit, newest first.
+      const entry: VersionSummary | undefined = entriesOf.get(wanted)?.shift();
+      if (!entry) break;
+      committed.push(entry);
+      wanted = entry.parentVersion;
+    }
+    // The chain starts at the version the record points at: only the first is current.
+    return committed.map((version, index) => ({ ...version, current: index === 0 }));
   }
 
   async listWorkflows(namespace: string, limit: number, cursor?: string): Promise<Page<WorkflowSummary>> {
@@ -842,6 +864,7 @@ export class WorkflowService {
       storedBytes,
       createdAt: nowIso,
       expiresAt,
+      ...(record ? { parentVersion: record.nodeStatusVersion } : {}),
       chunks: manifestChunks,
       ...(inline ? { inline } : {}),
     };

@@ -478,6 +478,7 @@ export class DynamoDbStore implements WorkflowStore {
       nodeCount: manifest.nodeCount,
       storedBytes: manifest.storedBytes,
       expiresAt: manifest.expiresAt,
+      ...(manifest.parentVersion === undefined ? {} : { parentVersion: manifest.parentVersion }),
     };
     const root = previous?.base ?? previous;
     const changed =
@@ -652,6 +653,7 @@ export class DynamoDbStore implements WorkflowStore {
       expiresAt: Number(item.expiresAt),
       nodeCount: Number(item.nodeCount),
       storedBytes: Number(item.storedBytes),
+      ...(typeof item.parentVersion === 'string' ? { parentVersion: item.parentVersion } : {}),
     }));
   }
 
