@@ -50,9 +50,9 @@ export function localDynamoDbClient(endpoint = dynamodbEndpoint()): DynamoDBClie
  *   testTable = await createTestTable('persist');
  * });
  */
-export async function createTestTable(prefix = 'test'): Promise<TestTable> {
+export async function createTestTable(prefix = 'test', endpoint = dynamodbEndpoint()): Promise<TestTable> {
   const tableName = `${prefix}-${randomUUID()}`;
-  const client = localDynamoDbClient();
+  const client = localDynamoDbClient(endpoint);
   await ensureTable(client, tableName);
   const documentClient = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },

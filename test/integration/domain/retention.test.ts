@@ -2,12 +2,13 @@
  * Retention for real: DynamoDB Local's TTL deletes expired items, with a
  * short R. Timing is asserted with generous bounds, by polling.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VersionNotFoundError } from '#domain/errors';
 import type { NodeMap } from '#domain/nodes';
 import { WorkflowService } from '#domain/workflow-service';
 import { DynamoDbStore } from '#store/dynamodb-store';
 import { recordCommands, scanTable } from '#test/command-log';
+import { type DynamoDbLocal, startDynamoDbLocal } from '#test/dynamodb-local';
 import { createTestTable, type TestTable } from '#test/table';
 
 const retentionSeconds = 8;
