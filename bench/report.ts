@@ -128,6 +128,7 @@ export const bundleHeaders = [
   'gzip -9',
   'source map',
   'cold import ms (median)',
+  'same, without --enable-source-maps',
   'process ms',
 ];
 
@@ -160,8 +161,9 @@ export function writeUnitsChart(results: readonly CaseResult[], caption: string)
   const low = 10 ** Math.floor(Math.log10(Math.min(...values)));
   const high = 10 ** Math.ceil(Math.log10(Math.max(...values)));
   const panel = { width: 260, height: 250, left: 58, top: 56, gap: 24 };
-  const width = panel.left + ks.length * (panel.width + panel.gap) + 150;
-  const height = panel.top + panel.height + 78;
+  const width = panel.left + ks.length * (panel.width + panel.gap) + 10;
+  const legendTop = panel.top + panel.height + 58;
+  const height = legendTop + 2 * 20 + 10;
   const nMin = Math.min(...ns);
   const nMax = Math.max(...ns);
   const x = (n: number) =>
@@ -235,19 +237,13 @@ export function writeUnitsChart(results: readonly CaseResult[], caption: string)
   out.push(
     `<text transform="translate(16,${panel.top + panel.height / 2}) rotate(-90)" text-anchor="middle" fill="#555">write units per update (log)</text>`,
   );
-  const legendLeft = panel.left + ks.length * (panel.width + panel.gap) + 4;
   strategyIds.forEach((strategy, index) => {
-    const top = panel.top + 10 + index * 44;
+    const left = panel.left + (index % 2) * Math.max(360, (width - panel.left) / 2);
+    const top = legendTop + Math.floor(index / 2) * 20;
     out.push(
-      `<line x1="${legendLeft}" x2="${legendLeft + 26}" y1="${top}" y2="${top}" stroke="${colors[strategy]}" stroke-width="2"${dashes[strategy] ? ` stroke-dasharray="${dashes[strategy]}"` : ''}/>`,
-      `<text x="${legendLeft + 32}" y="${top}" dominant-baseline="middle" font-weight="bold">${strategy}</text>`,
+      `<line x1="${left}" x2="${left + 26}" y1="${top}" y2="${top}" stroke="${colors[strategy]}" stroke-width="2"${dashes[strategy] ? ` stroke-dasharray="${dashes[strategy]}"` : ''}/>`,
+      `<text x="${left + 32}" y="${top}" dominant-baseline="middle"><tspan font-weight="bold">${strategy}</tspan> ${escapeXml(strategyLabels[strategy])}</text>`,
     );
-    const words = strategyLabels[strategy].split(/(?<=:|,) /);
-    words.forEach((line, lineIndex) => {
-      out.push(
-        `<text x="${legendLeft}" y="${top + 15 + lineIndex * 13}" font-size="10" fill="#555">${escapeXml(line)}</text>`,
-      );
-    });
   });
   out.push('</svg>');
   return `${out.join('\n')}\n`;
