@@ -141,8 +141,8 @@ export interface WorkflowStore {
     previous?: Manifest,
     renewBefore?: number,
   ): Promise<WriteCost & { leaseExpiresAt: number }>;
-  /** Raises `expiresAt` of the manifest (and of its base, if any); false if an item no longer exists. */
-  renewManifest(manifest: Manifest, expiresAt: number): Promise<boolean>;
+  /** Raises `expiresAt` of the manifest (and of its base, if any); undefined if an item no longer exists. */
+  renewManifest(manifest: Manifest, expiresAt: number): Promise<WriteCost | undefined>;
   /**
    * The commit point: writes the record if its resourceVersion still equals
    * `expectedResourceVersion` (or if it does not exist, when that is

@@ -472,10 +472,10 @@ export class WorkflowService {
       cursor = page.next;
       for (const entry of page.items) {
         examined++;
-        const outcome = await this.renewOne(entry.uid, renewBefore, expiresAt);
+        const { outcome, writeUnits: units } = await this.renewOne(entry.uid, renewBefore, expiresAt);
         if (outcome === 'renewed') renewed++;
         if (outcome === 'missing') versionMissing++;
-        writeUnits += outcome === 'skipped' ? 0 : 1;
+        writeUnits += units;
       }
     } while (cursor);
     return {
@@ -493,17 +493,18 @@ export class WorkflowService {
     uid: string,
     renewBefore: number,
     expiresAt: number,
-  ): Promise<'renewed' | 'skipped' | 'missing'> {
+  ): Promise<{ outcome: 'renewed' | 'skipped' | 'missing'; writeUnits: number }> {
     const record = await this.store.getRecord(uid);
-    if (!record || record.leaseExpiresAt >= renewBefore) return 'skipped';
+    if (!record || record.leaseExpiresAt >= renewBefore) return { outcome: 'skipped', writeUnits: 0 };
     const manifest = await this.store.getManifest(uid, record.nodeStatusVersion);
-    if (!manifest) return 'missing';
+    if (!manifest) return { outcome: 'missing', writeUnits: 0 };
     const renewedChunks = await this.store.renewChunks(uid, manifest.chunks, expiresAt);
-    const manifestRenewed = await this.store.renewManifest(manifest, expiresAt);
-    if (renewedChunks.missing.length > 0 || !manifestRenewed) return 'missing';
+    const renewedManifest = await this.store.renewManifest(manifest, expiresAt);
+    const writeUnits = renewedChunks.writeUnits + (renewedManifest?.writeUnits ?? 0);
+    if (renewedChunks.missing.length > 0 || !renewedManifest) return { outcome: 'missing', writeUnits };
     // Conditional on the version: a commit in between set its own lease.
-    await this.store.renewRecordLease(uid, record.nodeStatusVersion, expiresAt);
-    return 'renewed';
+    const renewedRecord = await this.store.renewRecordLease(uid, record.nodeStatusVersion, expiresAt);
+    return { outcome: 'renewed', writeUnits: writeUnits + (renewedRecord ? 1 : 0) };
   }
 
   private async requireRecord(uid: string): Promise<WorkflowRecord> {

@@ -297,14 +297,16 @@ export class DynamoDbStore implements WorkflowStore {
     return Item ? toRecord(Item) : undefined;
   }
 
-  async getManifest(uid: string, nodeStatusVersion: string): Promise<Manifest | undefined> {
+  async getManifest(uid: string, nodeStatusVersion: string, depth = 0): Promise<Manifest | undefined> {
     const item = await this.getManifestItem(uid, nodeStatusVersion);
     if (!item) return undefined;
     if (typeof item.base !== 'string') return toManifest(uid, item);
-    // A delta: the full base, with the changed buckets replaced.
-    const baseItem = await this.getManifestItem(uid, item.base);
-    if (!baseItem) return undefined;
-    const base = toManifest(uid, baseItem);
+    // A delta: the full base, with the changed buckets replaced. A base is
+    // always a full manifest (see putDeltaManifest); the bound only guards
+    // against corrupt data.
+    if (depth >= 2) return undefined;
+    const base = await this.getManifest(uid, item.base, depth + 1);
+    if (!base) return undefined;
     const chunks = [...base.chunks];
     const changes = unpackManifestChunks(item.chunkIds as Uint8Array, item.chunkNumbers as Uint8Array);
     const indexes = Buffer.from(item.changedIndexes as Uint8Array);
@@ -478,7 +480,6 @@ export class DynamoDbStore implements WorkflowStore {
       nodeCount: manifest.nodeCount,
       storedBytes: manifest.storedBytes,
       expiresAt: manifest.expiresAt,
-      ...(manifest.parentVersion === undefined ? {} : { parentVersion: manifest.parentVersion }),
     };
     const root = previous?.base ?? previous;
     const changed =
@@ -532,26 +533,82 @@ export class DynamoDbStore implements WorkflowStore {
       ...body,
       ...(manifest.inline ? { inline: manifest.inline } : {}),
     };
-    const historyItem: Item = { pk, sk: `T#${manifest.createdAt}#${manifest.nodeStatusVersion}`, ...common };
-    await this.batchWrite([manifestItem, historyItem]);
-    return { ...sumCosts([...costs, costOf([manifestItem, historyItem])]), leaseExpiresAt };
+    // The parent is a fact of this commit, not of the version: it goes on the history entry only.
+    const historyItem: Item = {
+      pk,
+      sk: `T#${manifest.createdAt}#${manifest.nodeStatusVersion}`,
+      ...common,
+      ...(manifest.parentVersion === undefined ? {} : { parentVersion: manifest.parentVersion }),
+    };
+    if (!asDelta) {
+      // A full manifest is self-contained: putting it over any earlier form of the same version is safe.
+      await this.batchWrite([manifestItem, historyItem]);
+      return { ...sumCosts([...costs, costOf([manifestItem, historyItem])]), leaseExpiresAt };
+    }
+    await this.batchWrite([historyItem]);
+    costs.push(costOf([historyItem]));
+    if (await this.putDeltaManifest(manifestItem)) {
+      costs.push(costOf([manifestItem]));
+    } else {
+      // The version recurs (A, B, A) and its full manifest exists, maybe as the base of
+      // other deltas: keep it, and only make it live as long as this commit needs.
+      const kept = await this.extendLease({ pk, sk: manifestItem.sk as string }, manifest.expiresAt);
+      if (kept === 'missing') throw new VersionMissingError(manifest.uid, manifest.nodeStatusVersion, []);
+      costs.push(kept);
+      leaseExpiresAt = manifest.expiresAt;
+    }
+    return { ...sumCosts(costs), leaseExpiresAt };
   }
 
-  async renewManifest(manifest: Manifest, expiresAt: number): Promise<boolean> {
+  /**
+   * Puts a delta manifest unless a full manifest of the same version exists.
+   * Deltas name a full manifest as their base; turning that base into a
+   * delta would break them:
+   *
+   *   t0  version A is written full; B and C are written as deltas of A
+   *   t1  A recurs and would be written as a delta of C's root: refused, A stays full
+   */
+  private async putDeltaManifest(item: Item): Promise<boolean> {
+    try {
+      await guarded(() =>
+        this.client.send(
+          new PutCommand({
+            TableName: this.versionsTableName,
+            Item: item,
+            ConditionExpression: 'attribute_not_exists(pk) OR attribute_exists(#base)',
+            ExpressionAttributeNames: { '#base': 'base' },
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async renewManifest(manifest: Manifest, expiresAt: number): Promise<WriteCost | undefined> {
     const pk = workflowKey(manifest.uid);
-    if (
-      manifest.base &&
-      (await this.extendLease({ pk, sk: manifestKey(manifest.base.nodeStatusVersion) }, expiresAt)) ===
-        'missing'
-    ) {
-      return false;
+    const costs: WriteCost[] = [];
+    if (manifest.base) {
+      const base = await this.extendLease(
+        { pk, sk: manifestKey(manifest.base.nodeStatusVersion) },
+        expiresAt,
+      );
+      if (base === 'missing') return undefined;
+      costs.push(base);
     }
     const outcome = await this.extendLease({ pk, sk: manifestKey(manifest.nodeStatusVersion) }, expiresAt);
-    if (outcome === 'missing') return false;
+    if (outcome === 'missing') return undefined;
+    costs.push(outcome);
     // The history entry is what lists the version (GET .../versions): it must
     // live as long as the manifest, or a current version drops out of the list.
-    await this.extendLease({ pk, sk: `T#${manifest.createdAt}#${manifest.nodeStatusVersion}` }, expiresAt);
-    return true;
+    const history = await this.extendLease(
+      { pk, sk: `T#${manifest.createdAt}#${manifest.nodeStatusVersion}` },
+      expiresAt,
+    );
+    if (history !== 'missing') costs.push(history);
+    return sumCosts(costs);
   }
 
   /**

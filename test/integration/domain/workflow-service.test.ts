@@ -94,12 +94,15 @@ describe('persist and hydrate', () => {
     expect(newKeys.filter((key) => key.includes('|T#'))).toHaveLength(1);
     expect(newKeys).toHaveLength(newChunks.length + 2);
     expect(changedItems).toEqual([`WF#${uid}|RECORD`]);
-    // Nothing else was sent that writes: no deletes, no renewals of reused chunks.
+    // Nothing else was sent that writes: no deletes, no renewals of reused chunks. The
+    // chunks and the history entry go in batches; the (delta) manifest and the record
+    // are conditional puts.
     const writes = sent.filter((command) => !/^(Get|BatchGet|Query|Scan)/.test(command.name));
     expect(writes.map((command) => command.name).sort()).toEqual(
       [
         ...Array(Math.ceil(newChunks.length / 25)).fill('BatchWriteItemCommand'),
         'BatchWriteItemCommand',
+        'PutItemCommand',
         'PutItemCommand',
       ].sort(),
     );
@@ -164,6 +167,31 @@ describe('persist and hydrate', () => {
       const read = await service.getVersion(uid, version.workflow.nodeStatusVersion);
       expect(read.nodes, `version ${index}`).toStrictEqual(expected[index]);
     }
+  });
+
+  it('keeps a full manifest that deltas depend on when its version recurs', async () => {
+    const service = serviceOn();
+    const uid = nextUid('recur');
+    const mapA = generateNodes({ nodeCount: 3_000, seed: 12 }) as NodeMap;
+    const ids = Object.keys(mapA);
+    const changed = (from: NodeMap, count: number, mark: string): NodeMap => {
+      const out = { ...from };
+      for (const id of ids.slice(0, count)) out[id] = { ...(from[id] as object), mark } as NodeMap[string];
+      return out;
+    };
+    const a = await service.persist({ uid, namespace: 'argo', name: 'r', nodes: mapA }); // A: full
+    const mapB = changed(mapA, 2, 'b');
+    const b = await service.persist({ uid, namespace: 'argo', name: 'r', nodes: mapB }); // B: delta of A
+    await service.persist({ uid, namespace: 'argo', name: 'r', nodes: changed(mapA, 2_000, 'x') }); // X: full
+    await service.persist({ uid, namespace: 'argo', name: 'r', nodes: changed(mapA, 2, 'r') }); // R: full, near A
+    const again = await service.persist({ uid, namespace: 'argo', name: 'r', nodes: mapA }); // A recurs near R
+
+    expect(again.workflow.nodeStatusVersion).toBe(a.workflow.nodeStatusVersion);
+    const items = await scanTable(testTable.documentClient, testTable.tableName);
+    expect(items.get(`WF#${uid}|V#${b.workflow.nodeStatusVersion}`)?.base).toBe(a.workflow.nodeStatusVersion);
+    expect(items.get(`WF#${uid}|V#${a.workflow.nodeStatusVersion}`)?.base).toBeUndefined();
+    expect((await service.getVersion(uid, b.workflow.nodeStatusVersion)).nodes).toStrictEqual(mapB);
+    expect((await service.getWorkflow(uid)).nodes).toStrictEqual(mapA);
   });
 
   it('keeps small node maps inline and still serves a superseded inline version by id', async () => {
