@@ -16,11 +16,12 @@ import {
   capacityHeaders,
   caseCells,
   caseHeaders,
+  percent,
   type Ratio,
   ratioCells,
   ratioHeaders,
 } from './report.ts';
-import { markdownTable } from './support/stats.ts';
+import { formatBytes, formatNumber, markdownTable } from './support/stats.ts';
 
 const docPath = fileURLToPath(new URL('../docs/performance.md', import.meta.url));
 const chartPath = fileURLToPath(new URL('../docs/write-units.svg', import.meta.url));
@@ -56,6 +57,10 @@ export async function updatePerformanceDoc(input: DocInput): Promise<string[]> {
       `${machine.memoryGiB} GiB, Node.js ${machine.node} (${machine.platform}), ${machine.dynamodb}. ` +
       'Medians over the updates and hydrates of each case; raw data in `bench/results/bench-latest.json`.',
     '',
+    '#### Headline: N = 10,000 nodes, k = 10 pods per update',
+    '',
+    headline(input.results, input.ratioRows),
+    '',
     '#### Per case',
     '',
     markdownTable(caseHeaders, input.results.map(caseCells)),
@@ -90,4 +95,69 @@ export async function updatePerformanceDoc(input: DocInput): Promise<string[]> {
   await writeFile(docPath, document);
   await writeFile(chartPath, input.chart);
   return ['docs/performance.md', 'docs/write-units.svg'];
+}
+
+/** The N = 10,000, k = 10 row of each strategy against the goals (targets, not assertions). */
+function headline(results: readonly CaseResult[], ratioRows: readonly Ratio[]): string {
+  const at = (strategy: string) =>
+    results.find(
+      (result) => result.strategy === strategy && result.nodeCount === 10_000 && result.podsPerUpdate === 10,
+    );
+  const ratio = ratioRows.find((row) => row.nodeCount === 10_000 && row.podsPerUpdate === 10);
+  if (!ratio) return 'Not measured in this run.';
+  const rows = ['A', 'B', 'C', 'D'].flatMap((strategy) => {
+    const result = at(strategy);
+    if (!result) return [];
+    const units = result.writeUnitsPerUpdate.median;
+    const d = at('D')?.writeUnitsPerUpdate.median;
+    return [
+      [
+        strategy,
+        formatNumber(units, units < 100 ? 1 : 0),
+        formatNumber(units - result.deleteUnitsPerUpdate.median, units < 100 ? 1 : 0),
+        d === undefined ? '-' : percent(d / units),
+        formatNumber(result.readUnitsPerHydrate.median),
+        formatNumber(result.cpuMsPerUpdate.median, 1),
+        formatNumber(result.cpuMsPerHydrate.median, 1),
+        `${result.storedBytesAfter100Projected ? '~' : ''}${formatBytes(result.storedBytesAfter100)}`,
+      ],
+    ];
+  });
+  const c = at('C');
+  const d = at('D');
+  const goal = (label: string, value: string, target: string, met: boolean) =>
+    `- ${label}: **${value}** (goal ${target}: ${met ? 'met' : 'not met'})`;
+  return [
+    markdownTable(
+      [
+        'strategy',
+        'WCU/update',
+        'WCU/update without deletes',
+        'D as a share of it',
+        'RCU/hydrate',
+        'CPU ms/update',
+        'CPU ms/hydrate',
+        'stored after 100 updates',
+      ],
+      rows,
+    ),
+    '',
+    goal('D/B write units', percent(ratio.dOverB), '≤ 5%', (ratio.dOverB ?? 1) <= 0.05) +
+      `; ${percent(ratio.dOverBPutOnly)} of B without its deletes`,
+    goal('D/A write units', percent(ratio.dOverA, 3), '≤ 0.5%', (ratio.dOverA ?? 1) <= 0.005) +
+      `; ${percent(ratio.dOverAPutOnly, 3)} of A without its deletes`,
+    goal(
+      'persist (C) CPU, median',
+      `${c?.cpuMsPerUpdate.median ?? '-'} ms`,
+      '≤ 60 ms',
+      (c?.cpuMsPerUpdate.median ?? 1e9) <= 60,
+    ),
+    `- patch (D) CPU, median: **${d?.cpuMsPerUpdate.median ?? '-'} ms**`,
+    goal(
+      'hydrate CPU, median',
+      `${d?.cpuMsPerHydrate.median ?? '-'} ms`,
+      '≤ 50 ms',
+      (d?.cpuMsPerHydrate.median ?? 1e9) <= 50,
+    ),
+  ].join('\n');
 }
