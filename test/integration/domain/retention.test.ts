@@ -23,12 +23,20 @@ const nodes = (phase: string): NodeMap => {
 
 let renewed: TestTable;
 let unrenewed: TestTable;
+let dynamodb: DynamoDbLocal;
 
+// A DynamoDB Local of its own: its TTL job sweeps every table at 20 items per
+// 10 s, so on the shared instance the big tables of other suites delay ours.
 beforeAll(async () => {
+  dynamodb = await startDynamoDbLocal();
   [renewed, unrenewed] = await Promise.all([
-    createTestTable('retention'),
-    createTestTable('retention-control'),
+    createTestTable('retention', dynamodb.endpoint),
+    createTestTable('retention-control', dynamodb.endpoint),
   ]);
+});
+
+afterAll(async () => {
+  await dynamodb?.stop();
 });
 
 const serviceOn = (table: TestTable) =>
