@@ -179,6 +179,7 @@ export function writeUnitsChart(results: readonly CaseResult[], caption: string)
   const out: string[] = [];
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+    '<title>DynamoDB write units per update against node count, strategies A to D</title>',
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="${panel.left}" y="22" font-size="15" font-weight="bold">DynamoDB write units per update (median), by node count N</text>`,
     `<text x="${panel.left}" y="40" fill="#555">${escapeXml(caption)}</text>`,
