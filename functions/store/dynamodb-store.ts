@@ -337,27 +337,13 @@ export class DynamoDbStore implements WorkflowStore {
     const pk = workflowKey(uid);
     const keys = refs.flatMap((ref) => chunkKeys(ref));
     const items = new Map<string, Item>();
-    await forEachLimited(chunked(keys, 100), this.concurrency, async (batch) => {
-      let pending: Record<string, unknown>[] = batch.map((sk) => ({ pk, sk }));
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt >= this.batchAttempts) {
-          throw new StoreUnavailableError('the database kept deferring reads; retry shortly', 2);
-        }
-        if (attempt > 0) await this.sleep(Math.min(1000, 20 * 2 ** attempt) * Math.random());
-        const output: BatchGetCommandOutput = await guarded(() =>
-          this.client.send(
-            new BatchGetCommand({
-              RequestItems: { [this.versionsTableName]: { Keys: pending, ConsistentRead: true } },
-            }),
-          ),
-        );
-        for (const item of output.Responses?.[this.versionsTableName] ?? [])
-          items.set(item.sk as string, item);
-        pending =
-          (output.UnprocessedKeys?.[this.versionsTableName]?.Keys as Record<string, unknown>[] | undefined) ??
-          [];
-      }
-    });
+    // Chunks are immutable and named by their content, so an eventually
+    // consistent read (half the price) can only miss one, never return a wrong
+    // one; the few it misses (written just before a commit) are read again
+    // strongly consistently before anything is called missing.
+    await this.batchGet(pk, keys, false, items);
+    const notYetSeen = keys.filter((sk) => !items.has(sk));
+    if (notYetSeen.length > 0) await this.batchGet(pk, notYetSeen, true, items);
     const found = new Map<string, FetchedChunk>();
     const missing: string[] = [];
     for (const ref of refs) {
@@ -373,6 +359,31 @@ export class DynamoDbStore implements WorkflowStore {
       });
     }
     return { found, missing };
+  }
+
+  /** BatchGetItem in parallel groups of 100, retrying unprocessed keys with jittered backoff. */
+  private async batchGet(pk: string, keys: readonly string[], consistent: boolean, into: Map<string, Item>) {
+    await forEachLimited(chunked(keys, 100), this.concurrency, async (batch) => {
+      let pending: Record<string, unknown>[] = batch.map((sk) => ({ pk, sk }));
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt >= this.batchAttempts) {
+          throw new StoreUnavailableError('the database kept deferring reads; retry shortly', 2);
+        }
+        if (attempt > 0) await this.sleep(Math.min(1000, 20 * 2 ** attempt) * Math.random());
+        const output: BatchGetCommandOutput = await guarded(() =>
+          this.client.send(
+            new BatchGetCommand({
+              RequestItems: { [this.versionsTableName]: { Keys: pending, ConsistentRead: consistent } },
+            }),
+          ),
+        );
+        for (const item of output.Responses?.[this.versionsTableName] ?? [])
+          into.set(item.sk as string, item);
+        pending =
+          (output.UnprocessedKeys?.[this.versionsTableName]?.Keys as Record<string, unknown>[] | undefined) ??
+          [];
+      }
+    });
   }
 
   async putChunks(uid: string, chunks: readonly StoredChunk[], expiresAt: number): Promise<WriteCost> {
