@@ -139,8 +139,9 @@ function sortedCopy(value: JsonValue): JsonValue {
 
 /**
  * JSON with object keys sorted at every level: equal values give equal text.
- * Most nodes arrive with sorted keys already (Argo writes them so); those go
- * straight to the native serialiser after a cheap check.
+ * A node whose keys are already sorted at every level goes straight to the
+ * native serialiser after a cheap check; others (Argo writes fields in its Go
+ * struct order) are copied in sorted order first, about three times slower.
  */
 export function canonicalJson(value: JsonValue): string {
   return JSON.stringify(hasSortedKeys(value) ? value : sortedCopy(value));
