@@ -496,7 +496,12 @@ export class DynamoDbStore implements WorkflowStore {
     const changed =
       root && !root.inline && root.codec === manifest.codec && root.chunks.length === manifest.chunks.length
         ? manifest.chunks.flatMap((chunk, index) =>
-            chunk.chunkId === root.chunks[index]?.chunkId && chunk.parts === root.chunks[index]?.parts
+            chunk.chunkId === root.chunks[index]?.chunkId &&
+            chunk.parts === root.chunks[index]?.parts &&
+            // A chunk put again by a writer whose clock is behind the root's writer's can
+            // have a shorter lease than the root recorded: keep the shorter one, or the
+            // record's lease (which the renewer trusts) would be above the item's.
+            chunk.leaseExpiresAt >= (root.chunks[index]?.leaseExpiresAt ?? 0)
               ? []
               : [index],
           )
