@@ -50,12 +50,17 @@ const nodeIdPattern = /^[A-Za-z0-9][A-Za-z0-9._:()\-[\]]{0,252}$/;
  * Checks the few fields the service reads. Throws a ValidationError that
  * names the offending node, so a person can fix the request.
  */
-export function validateNode(key: string, node: unknown): asserts node is NodeStatus {
-  if (!nodeIdPattern.test(key)) {
+/** Throws a ValidationError unless `id` is a node id a node could have (see {@link validateNode}). */
+export function validateNodeId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || !nodeIdPattern.test(id)) {
     throw new ValidationError(
-      `node id '${truncate(key)}' is invalid: use 1-253 characters of letters, digits and . _ : - ( ) [ ], starting with a letter or digit`,
+      `node id '${truncate(String(id))}' is invalid: use 1-253 characters of letters, digits and . _ : - ( ) [ ], starting with a letter or digit`,
     );
   }
+}
+
+export function validateNode(key: string, node: unknown): asserts node is NodeStatus {
+  validateNodeId(key);
   if (node === null || typeof node !== 'object' || Array.isArray(node)) {
     throw new ValidationError(`node '${key}' must be a JSON object`);
   }

@@ -39,6 +39,7 @@ import {
   type StopStrategy,
   stopMessage,
   validateNode,
+  validateNodeId,
   validateNodeMap,
 } from './nodes.ts';
 import { epochSeconds, Retention } from './retention.ts';
@@ -368,8 +369,8 @@ export class WorkflowService {
     }
     for (const [id, node] of Object.entries(change.set)) validateNode(id, node);
     for (const id of change.remove) {
-      if (typeof id !== 'string' || id.length === 0)
-        throw new ValidationError('remove must be a list of node ids');
+      // An id no node can have is a mistake to report, not a removal that quietly does nothing.
+      validateNodeId(id);
       if (id in change.set) throw new ValidationError(`node '${id}' is both set and removed`);
     }
     let conflicts = 0;
