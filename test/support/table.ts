@@ -59,3 +59,12 @@ export async function createTestTable(prefix = 'test', endpoint = dynamodbEndpoi
   });
   return { tableName, versionsTableName: versionTableNameFor(tableName), client, documentClient };
 }
+
+/**
+ * Like {@link createTestTable}, on the DynamoDB Local kept for suites that
+ * wait for TTL deletes: only small tables live there, so its TTL job gets
+ * round to them within seconds.
+ */
+export async function createTtlTestTable(prefix = 'ttl'): Promise<TestTable> {
+  return createTestTable(prefix, inject('ttlDynamodbEndpoint'));
+}

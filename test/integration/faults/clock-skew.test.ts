@@ -23,7 +23,7 @@ import { WorkflowService } from '#domain/workflow-service';
 import { DynamoDbStore } from '#store/dynamodb-store';
 import { mulberry32 } from '#test/argo-generator';
 import { scanTable } from '#test/command-log';
-import { createTestTable, type TestTable } from '#test/table';
+import { createTestTable, createTtlTestTable, type TestTable } from '#test/table';
 
 let table: TestTable;
 let store: DynamoDbStore;
@@ -265,7 +265,7 @@ describe('clock skew between writers', () => {
     const retentionSeconds = 8;
     const skewMs = 1500;
     // A table of its own: DynamoDB Local's TTL job reads 20 items per 10 s, so a small table is a fast one.
-    const ttlTable = await createTestTable('fault-skew-ttl');
+    const ttlTable = await createTtlTestTable('fault-skew-ttl');
     const ttlStore = new DynamoDbStore(ttlTable.documentClient, { tableName: ttlTable.tableName });
     const serviceAt = (offsetMs: number) =>
       new WorkflowService(ttlStore, {

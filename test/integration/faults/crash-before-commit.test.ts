@@ -14,7 +14,7 @@ import { WorkflowService } from '#domain/workflow-service';
 import { DynamoDbStore } from '#store/dynamodb-store';
 import { recordCommands, scanTable } from '#test/command-log';
 import { interleaveAfter } from '#test/interleave';
-import { createTestTable, type TestTable } from '#test/table';
+import { createTtlTestTable, type TestTable } from '#test/table';
 
 const retentionSeconds = 4;
 const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
@@ -49,7 +49,7 @@ let table: TestTable;
 let store: DynamoDbStore;
 
 beforeAll(async () => {
-  table = await createTestTable('fault-crash');
+  table = await createTtlTestTable('fault-crash');
   store = new DynamoDbStore(table.documentClient, { tableName: table.tableName });
 });
 
