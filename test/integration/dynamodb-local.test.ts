@@ -9,7 +9,7 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyAttributeTypes, table, versionTableNameFor } from '#infrastructure/description';
 import { createTableInput, ensureTable } from '#store/table-definition';
-import { createTestTable, type TestTable } from '#test/table';
+import { createTestTable, createTtlTestTable, type TestTable } from '#test/table';
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -97,7 +97,7 @@ describe('DynamoDB Local TTL on the versions table', () => {
   let testTable: TestTable;
   let versionsTable: string;
   beforeAll(async () => {
-    testTable = await createTestTable('ttl');
+    testTable = await createTtlTestTable('ttl');
     versionsTable = versionTableNameFor(testTable.tableName);
   });
   afterAll(() => testTable.client.destroy());
