@@ -204,7 +204,8 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadRes
         const id = `soak-extra-${seed}-${extra++}`;
         delta.set[id] = { id, name: id, type: 'Pod', phase: 'Pending', templateName: 'extra-step' };
         mine.push(id);
-      } else if (draw < 0.25 && mine.length > 0) {
+      } else if (draw < 0.25 && mine.length > 0 && !((mine[0] as string) in delta.set)) {
+        // Not one the mutation just advanced: a node both set and removed is a 400.
         delta.remove.push(mine.shift() as string);
       }
       added.set(uid, mine);
