@@ -43,12 +43,12 @@ interface Answer {
 }
 
 /** node:http, so that anything (duplicate headers, raw bytes) goes out as written. */
-function send(spec: Spec, timeoutMs = 60_000): Promise<Answer> {
+function send(spec: Spec, timeoutMs = 60_000, reuseConnection = true): Promise<Answer> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const request = httpRequest(
       new URL(spec.path, runtime.baseUrl),
-      { method: spec.method, headers: spec.headers, agent },
+      { method: spec.method, headers: spec.headers, agent: reuseConnection ? agent : false },
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -66,7 +66,16 @@ function send(spec: Spec, timeoutMs = 60_000): Promise<Answer> {
     request.setTimeout(timeoutMs, () =>
       request.destroy(new Error(`no answer within ${timeoutMs} ms: a hang`)),
     );
-    request.on('error', reject);
+    request.on('error', (error: NodeJS.ErrnoException) => {
+      // A kept-alive connection the server closed as idle just as this request
+      // went out: the request never reached it. Node's documented remedy is to
+      // send it again on a new connection.
+      if (request.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) {
+        send(spec, timeoutMs, false).then(resolve, reject);
+        return;
+      }
+      reject(error);
+    });
     request.end(spec.body);
   });
 }
