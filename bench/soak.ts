@@ -167,7 +167,7 @@ async function main(): Promise<number> {
   const report = {
     kind: 'soak',
     startedAt: startedAt.toISOString(),
-    command: `npm run soak -- ${process.argv.slice(2).join(' ')}`.trim(),
+    command: process.argv.length > 2 ? `npm run soak -- ${process.argv.slice(2).join(' ')}` : 'npm run soak',
     settings,
     machine: { cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
     load: {
