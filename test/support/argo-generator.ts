@@ -35,9 +35,11 @@
  *
  * Deterministic: same options, same output (mulberry32; no clock, no Math.random).
  */
+
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isTerminalNodePhase, nodePhases } from '#domain/nodes';
 
 /** One Argo NodeStatus, as the opaque JSON object the service stores. */
 export type ArgoNode = Record<string, unknown>;
@@ -67,17 +69,8 @@ export interface NodeMutation {
   readonly changedIds: string[];
 }
 
-/** Phases a node can have. */
-export const nodePhases = [
-  'Pending',
-  'Running',
-  'Succeeded',
-  'Skipped',
-  'Failed',
-  'Error',
-  'Omitted',
-] as const;
-const terminalPhases = new Set(['Succeeded', 'Skipped', 'Failed', 'Error', 'Omitted']);
+/** Phases a node can have: the service's own list. */
+export { nodePhases };
 
 /** Key order of Argo's NodeStatus struct, the order the controller writes. */
 const fieldOrder = [
@@ -777,7 +770,7 @@ export function mutateNodes(nodes: ArgoNodeMap, options: MutateNodesOptions): No
         if (
           stepGroup.type === 'StepGroup' &&
           stepGroup.phase === 'Running' &&
-          steps.every((step) => terminalPhases.has(String(current(step)?.phase)))
+          steps.every((step) => isTerminalNodePhase(current(step)?.phase))
         ) {
           const container = edit(containerId);
           container.phase = 'Succeeded';
