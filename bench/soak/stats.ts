@@ -81,18 +81,4 @@ export function summarizeMemory(samples: readonly MemorySample[], durationSecond
   };
 }
 
-/** A plain-text table; numbers right-aligned. */
-export function textTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = headers.map((header, column) =>
-    Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)),
-  );
-  const numeric = (text: string) => /^[-+]?[\d.,]+( ?[%a-zA-Z/]*)?$/.test(text);
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((cell, column) =>
-        numeric(cell) ? cell.padStart(widths[column] as number) : cell.padEnd(widths[column] as number),
-      )
-      .join('  ')
-      .trimEnd();
-  return [line(headers), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');
-}
+export { textTable } from '../support/stats.ts';

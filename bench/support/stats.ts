@@ -43,7 +43,7 @@ export function textTable(headers: readonly string[], rows: readonly (readonly s
   const widths = headers.map((header, column) =>
     Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)),
   );
-  const numeric = (text: string) => /^[-+]?[\d.,]+(\s?[%×a-zA-Z]*)?$/.test(text);
+  const numeric = (text: string) => /^[-+]?[\d.,]+(\s?[%×a-zA-Z/]*)?$/.test(text);
   const line = (cells: readonly string[]) =>
     cells
       .map((cell, column) =>
@@ -79,17 +79,8 @@ export const fileTimestamp = (date = new Date()): string =>
     .replace(/\.\d+Z$/, 'Z')
     .replaceAll(':', '-');
 
-/** Seeded PRNG (mulberry32): the same seed gives the same workload. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG (mulberry32, the generator's own): the same seed gives the same workload. */
+export { mulberry32 as seededRandom } from '#test/argo-generator';
 
 /** CPU milliseconds (user + system) and wall milliseconds of one call, measured in-process. */
 export async function timed<T>(
