@@ -1,5 +1,5 @@
 /**
- * Typed client for the workflow-offload HTTP API (design section 5). Used by
+ * Typed client for the workflow-offload HTTP API (docs/api.md). Used by
  * the `wfo` CLI, the benchmarks and the end-to-end tests; it depends on
  * nothing but Node built-ins (`fetch`, `node:zlib`), so it can be copied into
  * a controller or a script as is.

@@ -2,6 +2,7 @@ import { App, RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { applyNagPacks } from '#infrastructure/constructs/nag';
+import { parseAcceptedEventSources } from '#infrastructure/description';
 import { type LogLevel, WorkflowOffloadStack, type WorkflowOffloadStackProps } from '#infrastructure/stack';
 
 /**
@@ -20,6 +21,7 @@ const settings = {
   deletionProtection: 'WFO_DELETION_PROTECTION',
   encryptionKeyArn: 'WFO_ENCRYPTION_KEY_ARN',
   existingEventBusName: 'WFO_EVENT_BUS_NAME',
+  acceptedEventSources: 'WFO_ACCEPTED_EVENT_SOURCES',
   metricsNamespace: 'WFO_METRICS_NAMESPACE',
   logLevel: 'WFO_LOG_LEVEL',
 } as const;
@@ -79,6 +81,7 @@ export function stackPropsFromSettings(scope: Construct): WorkflowOffloadStackPr
     deletionProtection: booleanSetting(scope, 'deletionProtection'),
     encryptionKeyArn: setting(scope, 'encryptionKeyArn'),
     existingEventBusName: setting(scope, 'existingEventBusName'),
+    acceptedEventSources: parseAcceptedEventSources(setting(scope, 'acceptedEventSources')),
     metricsNamespace: setting(scope, 'metricsNamespace'),
     logLevel: oneOf<LogLevel>(scope, 'logLevel', ['DEBUG', 'INFO', 'WARN', 'ERROR']),
   };

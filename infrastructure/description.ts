@@ -7,8 +7,37 @@
  * Nothing here imports CDK or the AWS SDK: it is plain data.
  */
 
-/** Access a handler needs to the table; drives least-privilege grants. */
-export type TableAccess = 'read' | 'readWrite';
+/** A DynamoDB data-plane action, as the store sends it (`dynamodb:<action>` in IAM). */
+export type TableAction =
+  | 'GetItem'
+  | 'BatchGetItem'
+  | 'Query'
+  | 'PutItem'
+  | 'BatchWriteItem'
+  | 'UpdateItem'
+  | 'DeleteItem';
+
+/** The actions that change an item. */
+export const writeTableActions: readonly TableAction[] = [
+  'PutItem',
+  'BatchWriteItem',
+  'UpdateItem',
+  'DeleteItem',
+];
+
+/**
+ * Exactly the DynamoDB actions a handler's code sends, per resource: the
+ * stack grants these and nothing else (least privilege), and a test runs
+ * every handler against DynamoDB Local to check it needs no more.
+ */
+export interface TableGrants {
+  /** On the records table itself. */
+  readonly records?: readonly TableAction[];
+  /** Indexes of the records table the handler queries (Query only). */
+  readonly indexes?: readonly IndexName[];
+  /** On the versions table (manifests, history, chunks). */
+  readonly versions?: readonly TableAction[];
+}
 
 /** One Lambda handler: its source file under `functions/handlers/` and its needs. */
 export interface HandlerDescription {
@@ -16,15 +45,25 @@ export interface HandlerDescription {
   readonly name: string;
   /** File name under `functions/handlers/`, without extension. */
   readonly file: string;
-  readonly tableAccess: TableAccess;
   /**
-   * The handler deletes workflow records (invariant 5: the record only, its
-   * data expires). Only these handlers are granted `dynamodb:DeleteItem`.
+   * What the handler does to the tables. Only the delete handlers hold
+   * `DeleteItem`, and only on the records table (invariant 5: the record
+   * only; its data expires by TTL).
    */
-  readonly deletesRecords?: boolean;
+  readonly table: TableGrants;
   readonly memoryMb: number;
   readonly timeoutSeconds: number;
 }
+
+/** True when the handler changes no item. */
+export const isReadOnly = (handler: HandlerDescription): boolean =>
+  ![...(handler.table.records ?? []), ...(handler.table.versions ?? [])].some((action) =>
+    writeTableActions.includes(action),
+  );
+
+/** True when the handler may delete workflow records. */
+export const deletesRecords = (handler: HandlerDescription): boolean =>
+  (handler.table.records ?? []).includes('DeleteItem');
 
 export interface RouteDescription {
   readonly method: 'GET' | 'PUT' | 'PATCH' | 'POST' | 'DELETE';
@@ -49,31 +88,51 @@ export interface ScheduleDescription {
 const handler = (
   name: string,
   file: string,
-  tableAccess: TableAccess,
+  table: TableGrants,
   memoryMb = 1024,
   timeoutSeconds = 29,
-): HandlerDescription => ({ name, file, tableAccess, memoryMb, timeoutSeconds });
+): HandlerDescription => ({ name, file, table, memoryMb, timeoutSeconds });
+
+/**
+ * What each kind of operation sends (see `functions/store/`):
+ * - a hydrate reads the record, a manifest (or two, for a delta) and chunks
+ *   in batches;
+ * - a write hydrates what it changes, puts chunks, the manifest and its
+ *   history entry in batches, puts a delta manifest conditionally, renews
+ *   leases with conditional updates, and commits the record with a
+ *   conditional put;
+ * - the renewer finds short leases on the lease index and extends them.
+ */
+const hydrates: TableGrants = { records: ['GetItem'], versions: ['GetItem', 'BatchGetItem'] };
+const writes: TableGrants = {
+  records: ['GetItem', 'PutItem'],
+  versions: ['GetItem', 'BatchGetItem', 'PutItem', 'BatchWriteItem', 'UpdateItem'],
+};
+const deletesRecord: TableGrants = { records: ['DeleteItem'] };
 
 export const handlers = {
-  health: handler('Health', 'get-health', 'read', 256, 5),
-  putWorkflow: handler('PutWorkflow', 'put-workflow', 'readWrite', 1769),
-  patchNodes: handler('PatchNodes', 'patch-nodes', 'readWrite'),
-  getWorkflow: handler('GetWorkflow', 'get-workflow', 'read', 1769),
-  listVersions: handler('ListVersions', 'list-versions', 'read', 512),
-  getVersion: handler('GetVersion', 'get-version', 'read', 1769),
-  stopWorkflow: handler('StopWorkflow', 'stop-workflow', 'readWrite', 1769),
-  deleteWorkflow: { ...handler('DeleteWorkflow', 'delete-workflow', 'readWrite', 256), deletesRecords: true },
-  listWorkflows: handler('ListWorkflows', 'list-workflows', 'read', 512),
-  onNodesUpdated: handler('OnNodesUpdated', 'on-nodes-updated', 'readWrite'),
-  onStopRequested: handler('OnStopRequested', 'on-stop-requested', 'readWrite', 1769),
-  onWorkflowDeleted: {
-    ...handler('OnWorkflowDeleted', 'on-workflow-deleted', 'readWrite', 256),
-    deletesRecords: true,
-  },
-  renew: handler('Renew', 'renew-leases', 'readWrite', 1024, 300),
+  health: handler('Health', 'get-health', {}, 256, 5),
+  putWorkflow: handler('PutWorkflow', 'put-workflow', writes, 1769),
+  patchNodes: handler('PatchNodes', 'patch-nodes', writes),
+  getWorkflow: handler('GetWorkflow', 'get-workflow', hydrates, 1769),
+  listVersions: handler('ListVersions', 'list-versions', { records: ['GetItem'], versions: ['Query'] }, 512),
+  getVersion: handler('GetVersion', 'get-version', hydrates, 1769),
+  stopWorkflow: handler('StopWorkflow', 'stop-workflow', writes, 1769),
+  deleteWorkflow: handler('DeleteWorkflow', 'delete-workflow', deletesRecord, 256),
+  listWorkflows: handler('ListWorkflows', 'list-workflows', { indexes: ['byNamespace'] }, 512),
+  onNodesUpdated: handler('OnNodesUpdated', 'on-nodes-updated', writes),
+  onStopRequested: handler('OnStopRequested', 'on-stop-requested', writes, 1769),
+  onWorkflowDeleted: handler('OnWorkflowDeleted', 'on-workflow-deleted', deletesRecord, 256),
+  renew: handler(
+    'Renew',
+    'renew-leases',
+    { records: ['GetItem', 'UpdateItem'], indexes: ['byLease'], versions: ['GetItem', 'UpdateItem'] },
+    1024,
+    300,
+  ),
 } as const satisfies Record<string, HandlerDescription>;
 
-/** The HTTP API contract (design section 5). Order matters only for readability. */
+/** The HTTP API contract (docs/api.md). Order matters only for readability. */
 export const routes: readonly RouteDescription[] = [
   { method: 'GET', path: '/healthz', handler: handlers.health },
   { method: 'PUT', path: '/v1/workflows/{uid}', handler: handlers.putWorkflow },
@@ -86,10 +145,57 @@ export const routes: readonly RouteDescription[] = [
   { method: 'GET', path: '/v1/namespaces/{namespace}/workflows', handler: handlers.listWorkflows },
 ];
 
-/** Source every workflow event carries; rules match it together with the detail-type. */
+/**
+ * The `source` of the events the service itself publishes, and a good choice
+ * for a producer that has no name of its own. Rules do not require it: they
+ * route by `detail-type`, from the sources {@link acceptedEventSources} allows.
+ */
 export const eventSource = 'workflow-offload';
 
-/** Event rules (design section 6): detail-type to handler. */
+/**
+ * The `source`s the event rules accept: `undefined` (the default) accepts any
+ * sender on the service's bus, whose resource policy (who may `PutEvents`) is
+ * the access boundary; a `source` string proves nothing, since any sender can
+ * set it. A list narrows the rules to those sources, for a shared bus.
+ * Deployed: stack prop `acceptedEventSources` (env `WFO_ACCEPTED_EVENT_SOURCES`);
+ * `npm start`: env `WFO_ACCEPTED_EVENT_SOURCES`.
+ */
+export type AcceptedEventSources = readonly string[] | undefined;
+
+/** EventBridge's own bound on `source`. */
+const maxEventSourceLength = 256;
+
+/**
+ * Parses `WFO_ACCEPTED_EVENT_SOURCES`: a comma-separated list of sources;
+ * unset or blank means any source. Throws a message naming the bad entry.
+ *
+ * @example
+ * parseAcceptedEventSources('argo.workflows, workflow-offload') // ['argo.workflows', 'workflow-offload']
+ * parseAcceptedEventSources(undefined) // undefined: any source
+ */
+export function parseAcceptedEventSources(text: string | undefined): AcceptedEventSources {
+  if (text === undefined || text.trim() === '') return undefined;
+  const sources = text.split(',').map((source) => source.trim());
+  for (const source of sources) {
+    if (source === '' || source.length > maxEventSourceLength || /\s/.test(source)) {
+      throw new Error(
+        `WFO_ACCEPTED_EVENT_SOURCES '${text}': each source must be 1-${maxEventSourceLength} characters without spaces, separated by commas (leave it unset to accept any source)`,
+      );
+    }
+  }
+  return [...new Set(sources)];
+}
+
+/** True when an event with this source and detail-type goes to `rule`'s handler. */
+export const ruleMatches = (
+  rule: EventRuleDescription,
+  event: { readonly source: string; readonly detailType: string },
+  acceptedSources: AcceptedEventSources,
+): boolean =>
+  rule.detailType === event.detailType &&
+  (acceptedSources === undefined || acceptedSources.includes(event.source));
+
+/** Event rules (docs/api.md): detail-type to handler. */
 export const eventRules: readonly EventRuleDescription[] = [
   { detailType: 'Workflow Nodes Updated', handler: handlers.onNodesUpdated },
   { detailType: 'Workflow Stop Requested', handler: handlers.onStopRequested },
@@ -144,6 +250,9 @@ export const table = {
     },
   },
 } as const;
+
+/** The name of an index of the records table. */
+export type IndexName = keyof typeof table.indexes;
 
 /**
  * The versions table: immutable manifests, history entries and chunks, each

@@ -34,8 +34,17 @@ export const metricNames = {
   hydrateLatency: 'HydrateLatency',
   /** Duration of a stop, conflict retries included. */
   stopLatency: 'StopLatency',
-  /** Commits that lost the compare-and-set on the workflow record. */
-  conflicts: 'Conflicts',
+  /**
+   * Commits that lost the compare-and-set on the workflow record to a
+   * concurrent writer and were retried inside the same call (no `If-Match`,
+   * a stop, a re-apply): the caller saw a success.
+   */
+  commitRetries: 'CommitRetries',
+  /**
+   * Requests answered 409 Conflict: a stale `If-Match` without re-apply,
+   * `If-None-Match: *` on an existing workflow, a stop of a completed one.
+   */
+  conflictResponses: 'ConflictResponses',
   /** Re-apply attempts after a conflict (`onConflict=reapply`, stop). */
   reapplies: 'Reapplies',
   /** Uncompressed canonical size of the node status written. */
@@ -66,7 +75,8 @@ export const metricUnits = {
   PatchLatency: 'Milliseconds',
   HydrateLatency: 'Milliseconds',
   StopLatency: 'Milliseconds',
-  Conflicts: 'Count',
+  CommitRetries: 'Count',
+  ConflictResponses: 'Count',
   Reapplies: 'Count',
   RawBytes: 'Bytes',
   StoredBytes: 'Bytes',

@@ -16,6 +16,7 @@ import {
   eventSource,
   type HandlerDescription,
   handlers,
+  parseAcceptedEventSources,
   routes,
   schedules,
 } from '#infrastructure/description';
@@ -46,6 +47,13 @@ export interface WorkflowOffloadStackProps extends StackProps {
   readonly encryptionKeyArn?: string;
   /** Route events from this existing bus instead of creating one. @default a new bus */
   readonly existingEventBusName?: string;
+  /**
+   * The event `source`s the rules accept. Any sender can set any `source`;
+   * who may put events on the bus (its resource policy and the senders' IAM
+   * policies) is the access boundary. Narrow the sources on a shared bus.
+   * @default any source
+   */
+  readonly acceptedEventSources?: readonly string[];
   /** CloudWatch namespace of the custom metrics. @default 'WorkflowOffload' */
   readonly metricsNamespace?: string;
   /** Powertools log level of the handlers. @default 'INFO' */
@@ -53,7 +61,7 @@ export interface WorkflowOffloadStackProps extends StackProps {
 }
 
 /**
- * The whole service (design section 7): the table, one function per handler,
+ * The whole service: the tables, one function per handler,
  * the IAM-authorised HTTP API, the event bus and rules, the renew schedule,
  * one dead-letter queue, and the dashboard and alarms. Routes, rules,
  * schedules and the table come from `description.ts`, the same module the
@@ -125,9 +133,7 @@ export class WorkflowOffloadStack extends Stack {
         logRemovalPolicy,
         deadLetterQueue: asyncHandlers.has(handler) ? this.deadLetterQueue : undefined,
       });
-      this.table.grantAccess(handlerFunction.function, handler.tableAccess, {
-        deletesRecords: handler.deletesRecords,
-      });
+      this.table.grantAccess(handlerFunction.function, handler.table);
       functions.set(handler.name, handlerFunction);
     }
     this.functions = functions;
@@ -142,8 +148,14 @@ export class WorkflowOffloadStack extends Stack {
       logRemovalPolicy,
     });
 
+    if (props.acceptedEventSources !== undefined) {
+      // Same rules as the local runtime's WFO_ACCEPTED_EVENT_SOURCES; an empty list would match nothing.
+      parseAcceptedEventSources(props.acceptedEventSources.join(','));
+      if (props.acceptedEventSources.length === 0)
+        throw new Error('acceptedEventSources is empty: leave it undefined to accept any source');
+    }
     this.events = new WorkflowEvents(this, 'Events', {
-      eventSource,
+      acceptedSources: props.acceptedEventSources,
       rules: eventRules,
       functions: lambdaByName,
       deadLetterQueue: this.deadLetterQueue,
@@ -181,7 +193,10 @@ export class WorkflowOffloadStack extends Stack {
       value: this.httpApi.url,
     });
     new CfnOutput(this, 'EventBusName', {
-      description: `Bus to put workflow events on (source '${eventSource}')`,
+      description:
+        props.acceptedEventSources === undefined
+          ? `Bus to put workflow events on (any source; '${eventSource}' if the sender has no name of its own)`
+          : `Bus to put workflow events on (source ${props.acceptedEventSources.join(' or ')})`,
       value: this.events.eventBus.eventBusName,
     });
     new CfnOutput(this, 'TableName', { value: this.table.table.tableName });

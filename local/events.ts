@@ -1,7 +1,8 @@
 /**
  * `POST /events`: the local stand-in for EventBridge `PutEvents`. Entries are
- * matched against `description.eventRules` (source must be
- * `description.eventSource`, detail-type picks the rule) and delivered to the
+ * matched against `description.eventRules` (detail-type picks the rule; the
+ * source must be one of the accepted sources when a list is set, see
+ * `description.parseAcceptedEventSources`) and delivered to the
  * rule's real handler as an EventBridge event, synchronously, so a caller sees
  * the effect as soon as the response arrives.
  *
@@ -13,7 +14,12 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { ValidationError } from '#domain/errors';
-import type { EventRuleDescription, HandlerDescription } from '#infrastructure/description';
+import {
+  type AcceptedEventSources,
+  type EventRuleDescription,
+  type HandlerDescription,
+  ruleMatches,
+} from '#infrastructure/description';
 import { invokeWithTimeout, type LambdaHandler, lambdaContext } from './lambda.ts';
 
 /** EventBridge accepts at most 10 entries per PutEvents call. */
@@ -47,7 +53,8 @@ export interface PutEventsResult {
 }
 
 export interface EventRouterOptions {
-  readonly source: string;
+  /** The sources the rules accept; undefined accepts any. */
+  readonly acceptedSources: AcceptedEventSources;
   readonly rules: readonly EventRuleDescription[];
   readonly region: string;
   readonly loadHandler: (handler: HandlerDescription) => Promise<LambdaHandler>;
@@ -94,14 +101,16 @@ async function deliver(
   if (detail === null || typeof detail !== 'object' || Array.isArray(detail)) {
     return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail must be a JSON object' };
   }
-  const rules =
-    entry.Source === options.source
-      ? options.rules.filter((rule) => rule.detailType === entry.DetailType)
-      : [];
+  const matched = { source: entry.Source, detailType: entry.DetailType };
+  const rules = options.rules.filter((rule) => ruleMatches(rule, matched, options.acceptedSources));
   if (rules.length === 0) {
+    const sources =
+      options.acceptedSources === undefined
+        ? 'any Source'
+        : `Source ${options.acceptedSources.map((source) => `'${source}'`).join(', ')} (WFO_ACCEPTED_EVENT_SOURCES)`;
     return {
       ErrorCode: 'NoMatchingRule',
-      ErrorMessage: `no rule matches Source '${entry.Source}' and DetailType '${entry.DetailType}'; rules match Source '${options.source}' with DetailType ${options.rules.map((rule) => `'${rule.detailType}'`).join(', ')}`,
+      ErrorMessage: `no rule matches Source '${entry.Source}' and DetailType '${entry.DetailType}'; rules match ${sources} with DetailType ${options.rules.map((rule) => `'${rule.detailType}'`).join(', ')}`,
     };
   }
   const eventId = randomUUID();

@@ -19,9 +19,10 @@ import { PayloadTooLargeError } from '#domain/errors';
 import { httpErrorOf } from '#http/errors';
 import { decodeJsonBody } from '#http/request';
 import {
+  type AcceptedEventSources,
   eventRules,
-  eventSource,
   type HandlerDescription,
+  parseAcceptedEventSources,
   routes,
   schedules,
   versionTableNameFor,
@@ -62,6 +63,11 @@ export interface LocalRuntimeOptions {
   readonly accessLog?: boolean;
   /** Where status lines go. Default console.log. */
   readonly log?: (line: string) => void;
+  /**
+   * Event sources `POST /events` accepts; default WFO_ACCEPTED_EVENT_SOURCES,
+   * else any source (as the deployed rules by default).
+   */
+  readonly acceptedEventSources?: AcceptedEventSources;
 }
 
 export interface LocalRuntime {
@@ -162,6 +168,9 @@ const errorBody = (error: unknown) => {
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   const log = options.log ?? ((line: string) => console.log(line));
   const tableName = options.tableName ?? process.env.WFO_TABLE_NAME ?? loadConfig({}).WFO_TABLE_NAME;
+  // Bad settings fail here, before anything is started.
+  const acceptedSources =
+    options.acceptedEventSources ?? parseAcceptedEventSources(process.env.WFO_ACCEPTED_EVENT_SOURCES);
 
   let dynamodb: DynamoDbLocal | undefined;
   let endpoint = options.dynamodbEndpoint;
@@ -288,7 +297,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
             { maxBytes },
           );
           const result = await putEvents(json, {
-            source: eventSource,
+            acceptedSources,
             rules: eventRules,
             region,
             loadHandler,

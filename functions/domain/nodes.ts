@@ -28,8 +28,31 @@ const terminalNodePhases: ReadonlySet<string> = new Set([
   'Omitted',
 ]);
 
+/**
+ * Argo's `WorkflowPhase` values. A workflow's phase is one of these, or empty
+ * (Argo's unset phase, which means the same as leaving it out).
+ */
+export const workflowPhases = ['Pending', 'Running', 'Succeeded', 'Failed', 'Error'] as const;
+export type WorkflowPhase = (typeof workflowPhases)[number];
+
 /** Workflow phases after which a workflow is completed. */
 const completedWorkflowPhases: ReadonlySet<string> = new Set(['Succeeded', 'Failed', 'Error']);
+
+/** What a person reads when a workflow phase is refused. */
+export const workflowPhaseRule = `must be one of ${workflowPhases.join(', ')} (Argo's WorkflowPhase), or empty`;
+
+/**
+ * The workflow phase a write sets: undefined when omitted or empty (the
+ * stored phase stays), else one of {@link workflowPhases}; anything else is
+ * a ValidationError naming them.
+ */
+export function workflowPhaseOf(phase: string | undefined): WorkflowPhase | undefined {
+  if (phase === undefined || phase === '') return undefined;
+  if (!(workflowPhases as readonly string[]).includes(phase)) {
+    throw new ValidationError(`phase '${truncate(phase)}' ${workflowPhaseRule}`);
+  }
+  return phase as WorkflowPhase;
+}
 
 export const stopStrategies = ['Stop', 'Terminate'] as const;
 export type StopStrategy = (typeof stopStrategies)[number];

@@ -57,6 +57,13 @@ export interface WorkflowRecord {
   /** Compare-and-set counter; every committed change increments it. */
   readonly resourceVersion: number;
   readonly nodeStatusVersion: string;
+  /**
+   * The version the record pointed at before the commit that wrote it (the
+   * same as `nodeStatusVersion` when that commit changed fields only): a
+   * retried patch recognises its own result through it. Absent on a
+   * workflow's first commit.
+   */
+  readonly previousNodeStatusVersion?: string;
   readonly nodeCount: number;
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -67,7 +74,10 @@ export interface WorkflowRecord {
   readonly inline?: readonly Uint8Array[];
 }
 
-export type WorkflowSummary = Omit<WorkflowRecord, 'inline' | 'leaseExpiresAt' | 'codec'>;
+export type WorkflowSummary = Omit<
+  WorkflowRecord,
+  'inline' | 'leaseExpiresAt' | 'codec' | 'previousNodeStatusVersion'
+>;
 
 export interface StoredChunk {
   readonly chunkId: string;

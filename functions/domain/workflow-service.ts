@@ -41,6 +41,7 @@ import {
   validateNode,
   validateNodeId,
   validateNodeMap,
+  workflowPhaseOf,
 } from './nodes.ts';
 import { epochSeconds, Retention } from './retention.ts';
 import type {
@@ -206,7 +207,13 @@ const nothingWritten = (): WriteStats => ({
 });
 
 export const toSummary = (record: WorkflowRecord): WorkflowSummary => {
-  const { inline: _inline, leaseExpiresAt: _lease, codec: _codec, ...summary } = record;
+  const {
+    inline: _inline,
+    leaseExpiresAt: _lease,
+    codec: _codec,
+    previousNodeStatusVersion: _previous,
+    ...summary
+  } = record;
   return summary;
 };
 
@@ -290,7 +297,8 @@ export class WorkflowService {
    * Stores a whole node map (Argo's `Save`), writing only the chunks the
    * current version does not already have.
    */
-  async persist(input: PersistInput, conditions: WriteConditions = {}): Promise<WriteResult> {
+  async persist(request: PersistInput, conditions: WriteConditions = {}): Promise<WriteResult> {
+    const input: PersistInput = { ...request, phase: workflowPhaseOf(request.phase) };
     validateNodeMap(input.nodes, this.settings.maxNodes);
     if (conditions.reapply && conditions.ifMatch !== undefined && input.baseVersion === undefined) {
       throw new ValidationError(
@@ -359,7 +367,8 @@ export class WorkflowService {
    * nodes. Terminal node phases are sticky. Without `ifMatch`, a conflict is
    * retried on the new state; with it, it fails unless `reapply` is set.
    */
-  async patch(input: PatchInput, conditions: WriteConditions = {}): Promise<WriteResult> {
+  async patch(request: PatchInput, conditions: WriteConditions = {}): Promise<WriteResult> {
+    const input: PatchInput = { ...request, phase: workflowPhaseOf(request.phase) };
     const change: NodeChange = { set: input.set ?? {}, remove: input.remove ?? [] };
     const changedCount = Object.keys(change.set).length + change.remove.length;
     if (changedCount > this.settings.maxNodes) {
@@ -378,6 +387,9 @@ export class WorkflowService {
       const record = await this.requireRecord(input.uid);
       let reapplied = false;
       if (conditions.ifMatch !== undefined && String(record.resourceVersion) !== conditions.ifMatch) {
+        // A retry of a patch that already committed finds its own result: not a conflict.
+        if (await this.isOwnPatchResult(record, conditions.ifMatch, change, input))
+          return this.unchanged(record, conflicts);
         if (!conditions.reapply) {
           throw new ConflictError(
             `resourceVersion is ${record.resourceVersion}, not ${conditions.ifMatch}: reload and retry, or send onConflict=reapply`,
@@ -526,6 +538,79 @@ export class WorkflowService {
       (input.phase === undefined || input.phase === record.phase) &&
       (input.message === undefined || input.message === record.message)
     );
+  }
+
+  /**
+   * True when `record` is exactly what this patch makes of the state `ifMatch`
+   * names: one commit after it, from the version it pointed at, and that
+   * version with this delta applied is the current one. A retried request
+   * whose first attempt committed (its answer lost on the way) then gets its
+   * result instead of a 409. Anything else that happened in between (another
+   * writer, a stop) makes it a conflict as before:
+   *
+   *   t0  patch P with If-Match 7 commits 7 -> 8; the answer is lost
+   *   t1  P is sent again with If-Match 7: record is 8, parent version V7,
+   *       V7 + P = current version, fields as P sets them: 200, nothing written
+   *   t1' a stop committed 8 -> 9 first: 9 is not 7 + 1, so 409 as before
+   */
+  private async isOwnPatchResult(
+    record: WorkflowRecord,
+    ifMatch: string,
+    change: NodeChange,
+    input: PatchInput,
+  ): Promise<boolean> {
+    if (String(record.resourceVersion - 1) !== ifMatch) return false;
+    const base = record.previousNodeStatusVersion;
+    if (base === undefined || record.shutdown !== undefined) return false;
+    if (input.phase !== undefined && input.phase !== record.phase) return false;
+    if (input.message !== undefined && input.message !== record.message) return false;
+    try {
+      return (await this.versionAfter(record, base, change)) === record.nodeStatusVersion;
+    } catch (error) {
+      // The base has expired: nothing left to compare with, so it stays a conflict.
+      if (error instanceof VersionNotFoundError) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * The version id `change` makes of version `base`, reading only the buckets
+   * it touches (the whole map only when it is inline or the bucket count
+   * changes, as {@link planPatch} does).
+   */
+  private async versionAfter(record: WorkflowRecord, base: string, change: NodeChange): Promise<string> {
+    const version = await this.locate(record, base);
+    if (version.inline) {
+      const all = await this.readAllNodes(record, base);
+      applyNodeChange(all, change);
+      return prepareVersion(all, this.settings.codec).nodeStatusVersion;
+    }
+    const manifest = version.manifest as Manifest;
+    const { bucketCount } = version;
+    const affected = [
+      ...new Set([...Object.keys(change.set), ...change.remove].map((id) => bucketOf(id, bucketCount))),
+    ];
+    const buckets = await this.readBuckets(record.uid, base, version, affected);
+    let nodeCount = manifest.nodeCount;
+    for (const [index, bucket] of buckets) {
+      const before = Object.keys(bucket.nodes).length;
+      applyNodeChange(bucket.nodes, {
+        set: Object.fromEntries(
+          Object.entries(change.set).filter(([id]) => bucketOf(id, bucketCount) === index),
+        ),
+        remove: change.remove.filter((id) => bucketOf(id, bucketCount) === index),
+      });
+      nodeCount += Object.keys(bucket.nodes).length - before;
+    }
+    if (bucketCountFor(nodeCount, this.settings.codec) !== bucketCount) {
+      const all = await this.readAllNodes(record, base);
+      for (const id of Object.keys(all)) if (buckets.has(bucketOf(id, bucketCount))) delete all[id];
+      for (const bucket of buckets.values()) Object.assign(all, bucket.nodes);
+      return prepareVersion(all, this.settings.codec).nodeStatusVersion;
+    }
+    const chunkIds = manifest.chunks.map((chunk) => chunk.chunkId);
+    for (const [index, bucket] of buckets) chunkIds[index] = prepareBucket(index, bucket.nodes).chunkId;
+    return versionIdOf(chunkIds);
   }
 
   private unchanged(record: WorkflowRecord, conflicts: number): WriteResult {
@@ -773,6 +858,7 @@ export class WorkflowService {
         ...record,
         ...fields,
         resourceVersion: record.resourceVersion + 1,
+        previousNodeStatusVersion: record.nodeStatusVersion,
         updatedAt: nowIso,
       };
       const committed = await this.store.commitRecord(next, record.resourceVersion);
@@ -882,6 +968,7 @@ export class WorkflowService {
       ...fields,
       resourceVersion: (record?.resourceVersion ?? 0) + 1,
       nodeStatusVersion: plan.nodeStatusVersion,
+      ...(record ? { previousNodeStatusVersion: record.nodeStatusVersion } : {}),
       nodeCount: plan.nodeCount,
       createdAt: record?.createdAt ?? nowIso,
       updatedAt: nowIso,

@@ -15,7 +15,7 @@ const { service } = serviceFromEnvironment();
 
 export const handler = eventHandler(stopRequestedDetailSchema, async (request) => {
   const result = await timed(metricNames.stopLatency, () => service.stop(request));
-  addMetric(metricNames.conflicts, result.conflicts);
+  addMetric(metricNames.commitRetries, result.conflicts);
   addMetric(metricNames.reapplies, result.conflicts);
 
   return { outcome: result.changed ? 'applied' : 'unchanged' };

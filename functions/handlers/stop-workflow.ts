@@ -18,7 +18,7 @@ export const handler = httpHandler({ jsonBody: true }, async (event) => {
   const body = parseWith(stopBodySchema, event.body, 'request body');
 
   const result = await timed(metricNames.stopLatency, () => service.stop({ uid, ...body }));
-  addMetric(metricNames.conflicts, result.conflicts);
+  addMetric(metricNames.commitRetries, result.conflicts);
   addMetric(metricNames.reapplies, result.conflicts);
 
   return json(200, workflowBody(result.workflow), etagHeader(result.workflow));

@@ -1,5 +1,5 @@
 /**
- * The one place where errors become HTTP responses (design section 5).
+ * The one place where errors become HTTP responses (docs/api.md).
  *
  * Status below 500: the message was written for the caller and is exposed as
  * is (middy's `expose = status < 500` idea). 500: a generic message and the

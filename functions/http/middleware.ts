@@ -65,11 +65,11 @@ const correlationIdOf = (request: { internal: Record<string, unknown> }): string
 };
 
 /**
- * Logs and counts an error on its way out: conflicts, and VersionMissing,
+ * Logs and counts an error on its way out: 409s, and VersionMissing,
  * which must never happen (invariant 4) and pages someone when it does.
  */
 function observeError(error: unknown, statusCode: number): void {
-  if (error instanceof ConflictError) addMetric(metricNames.conflicts, 1);
+  if (error instanceof ConflictError) addMetric(metricNames.conflictResponses, 1);
   if (error instanceof VersionMissingError) {
     addMetric(metricNames.versionMissing, 1);
     logger.error('version missing: a reader followed a pointer to data that is gone', {

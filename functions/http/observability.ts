@@ -68,9 +68,9 @@ export async function timed<T>(latencyMetric: MetricName, operation: () => Promi
   }
 }
 
-/** What a write cost: conflicts and re-applies, bytes raw vs stored, chunks written vs reused, write units. */
+/** What a write cost: commit retries and re-applies, bytes raw vs stored, chunks written vs reused, write units. */
 export function recordWrite(result: WriteResult): void {
-  addMetric(metricNames.conflicts, result.conflicts);
+  addMetric(metricNames.commitRetries, result.conflicts);
   addMetric(metricNames.reapplies, result.reapplied ? Math.max(1, result.conflicts) : 0);
   addMetric(metricNames.rawBytes, result.rawBytes);
   addMetric(metricNames.storedBytes, result.storedBytes);

@@ -1,5 +1,5 @@
 /**
- * Domain results as the contract's JSON (design section 5). Fields are picked
+ * Domain results as the contract's JSON (docs/api.md). Fields are picked
  * one by one: nothing the store keeps (leases, codec, inline buckets) leaks
  * into a response, and `resourceVersion` is always a string.
  */

@@ -6,8 +6,13 @@
  */
 import { z } from 'zod';
 import { ValidationError } from '#domain/errors';
-import type { NodeMap } from '#domain/nodes';
-import { stopStrategies } from '#domain/nodes';
+import {
+  type NodeMap,
+  stopStrategies,
+  type WorkflowPhase,
+  workflowPhaseRule,
+  workflowPhases,
+} from '#domain/nodes';
 
 /** Workflow uid: 1-128 of `[A-Za-z0-9._:-]` (Kubernetes uids, and whatever else is safe in a URL and a key). */
 export const uidSchema = z
@@ -43,7 +48,10 @@ const optional = <T extends z.ZodType>(schema: T) =>
     .transform((value): z.output<T> | undefined => (value === null ? undefined : (value as z.output<T>)));
 
 const workflowName = z.string().min(1, 'must not be empty').max(253, 'must be at most 253 characters');
-const workflowPhase = z.string().max(64, 'must be at most 64 characters');
+/** Argo's WorkflowPhase, or empty (unset: the stored phase stays, as when it is left out). */
+const workflowPhase = z
+  .enum(['', ...workflowPhases], { message: workflowPhaseRule })
+  .transform((phase): WorkflowPhase | undefined => (phase === '' ? undefined : phase));
 const message = z.string().max(32_768, 'must be at most 32768 characters');
 
 /** `PUT /v1/workflows/{uid}`. */

@@ -223,6 +223,9 @@ function toRecord(item: Item): WorkflowRecord {
     ...(item.shutdown !== undefined ? { shutdown: item.shutdown as StopStrategy } : {}),
     resourceVersion: Number(item.resourceVersion),
     nodeStatusVersion: item.nodeStatusVersion as string,
+    ...(typeof item.previousNodeStatusVersion === 'string'
+      ? { previousNodeStatusVersion: item.previousNodeStatusVersion }
+      : {}),
     nodeCount: Number(item.nodeCount),
     createdAt: item.createdAt as string,
     updatedAt: item.updatedAt as string,
@@ -237,6 +240,7 @@ function toSummary(item: Item): WorkflowSummary {
     inline: _inline,
     leaseExpiresAt: _lease,
     codec: _codec,
+    previousNodeStatusVersion: _previous,
     ...summary
   } = toRecord({
     ...item,

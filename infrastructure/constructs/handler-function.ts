@@ -119,7 +119,7 @@ export class HandlerFunction extends Construct {
       'X-Ray active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions; every other statement of this role names its table, index, log group or queue.',
     );
     const runtimeReason =
-      'Node.js 22 is the runtime the design fixes and the one the handlers are built and tested for (target node22); moving to a newer runtime is a deliberate, tested upgrade, not a side effect of a CDK update.';
+      'Node.js 22 is the runtime the project targets and the one the handlers are built and tested for (target node22); moving to a newer runtime is a deliberate, tested upgrade, not a side effect of a CDK update.';
     acknowledgeNagFinding(this.function, 'AwsSolutions-L1', runtimeReason);
     acknowledgeNagFinding(this.function, 'Serverless-LambdaLatestVersion', runtimeReason);
     if (!props.deadLetterQueue) {

@@ -44,7 +44,7 @@ const accessLogFields = {
 };
 
 /**
- * The HTTP API of design section 5, from `description.routes`: every route
+ * The HTTP API (docs/api.md), from `description.routes`: every route
  * requires AWS_IAM (SigV4) authorisation, the `$default` stage is throttled
  * and writes JSON access logs to its own log group.
  */

@@ -50,7 +50,7 @@ const period = Duration.minutes(5);
 const throttleEventMetricNames = ['ReadThrottleEvents', 'WriteThrottleEvents'] as const;
 
 /**
- * Dashboard and alarms of design section 8. The custom metrics come from
+ * Dashboard and alarms (docs/deploy.md has a runbook per alarm). The custom metrics come from
  * `metric-names.ts`, the module the handlers emit them with; alarms notify
  * one SNS topic (optionally an email address). What each alarm means and
  * what to do is in docs/deploy.md.
@@ -142,8 +142,9 @@ export class Monitoring extends Construct {
       ),
     );
     this.dashboard.addWidgets(
-      graph('Conflicts and re-applies', [
-        this.custom(metricNames.conflicts, 'Sum'),
+      graph('Commit retries, 409 conflicts and re-applies', [
+        this.custom(metricNames.commitRetries, 'Sum'),
+        this.custom(metricNames.conflictResponses, 'Sum'),
         this.custom(metricNames.reapplies, 'Sum'),
       ]),
       graph('Bytes written: raw vs stored', [

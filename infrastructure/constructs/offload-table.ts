@@ -3,7 +3,15 @@ import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2 } fr
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { keyAttributeTypes, type TableAccess, table, versionTable } from '#infrastructure/description';
+import {
+  type IndexName,
+  keyAttributeTypes,
+  type TableAction,
+  type TableGrants,
+  table,
+  versionTable,
+  writeTableActions,
+} from '#infrastructure/description';
 
 export interface OffloadTableProps {
   /** @default RemovalPolicy.RETAIN */
@@ -14,27 +22,12 @@ export interface OffloadTableProps {
   readonly encryptionKey?: IKey;
 }
 
-/** What a handler may do to the table, beyond its tableAccess level. */
-export interface TableGrantOptions {
-  /** Grant `dynamodb:DeleteItem` (record deletion only; see invariant 5). */
-  readonly deletesRecords?: boolean;
-}
-
 type KeyAttributeName = keyof typeof keyAttributeTypes;
 
 const attribute = (name: KeyAttributeName) => ({
   name,
   type: keyAttributeTypes[name] === 'N' ? AttributeType.NUMBER : AttributeType.STRING,
 });
-
-/**
- * Exactly what the domain store calls, nothing more: no Scan (listing uses
- * the namespace index, the renewer the lease index), no table management.
- */
-const itemReadActions = ['dynamodb:GetItem', 'dynamodb:BatchGetItem'];
-const queryActions = ['dynamodb:Query'];
-const writeActions = ['dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:UpdateItem'];
-const deleteActions = ['dynamodb:DeleteItem'];
 
 /**
  * With a customer-managed key, what DynamoDB needs from the caller to use it
@@ -94,47 +87,38 @@ export class OffloadTable extends Construct {
     });
   }
 
-  /** ARNs of the global secondary indexes, named one by one so no policy needs `index/*`. */
-  get indexArns(): string[] {
-    return Object.values(table.indexes).map((index) => `${this.table.tableArn}/index/${index.indexName}`);
-  }
-
   /**
-   * Least-privilege data access for a handler, on both tables: 'read' gets
-   * item reads and queries only; 'readWrite' adds puts and updates; DeleteItem
-   * only with `deletesRecords`, and only on the records table (the write path
-   * never deletes versions). With a customer-managed key, the matching KMS grant.
+   * Exactly the data access a handler's description lists, resource by
+   * resource (least privilege): no Scan, no table management, no index
+   * wildcard, DeleteItem only where listed (the records table of the delete
+   * handlers). With a customer-managed key, decrypt for any table access and
+   * encrypt too for handlers that write.
    */
-  grantAccess(grantee: IGrantable, access: TableAccess, options: TableGrantOptions = {}): void {
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: itemReadActions,
-        resources: [this.table.tableArn, this.versions.tableArn],
-      }),
-    );
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: queryActions,
-        resources: [this.table.tableArn, ...this.indexArns, this.versions.tableArn],
-      }),
-    );
-    if (access === 'readWrite') {
+  grantAccess(grantee: IGrantable, grants: TableGrants): void {
+    const grant = (actions: readonly TableAction[] | undefined, resources: string[]) => {
+      if (!actions || actions.length === 0) return;
       grantee.grantPrincipal.addToPrincipalPolicy(
-        new PolicyStatement({
-          actions: writeActions,
-          resources: [this.table.tableArn, this.versions.tableArn],
-        }),
+        new PolicyStatement({ actions: actions.map((action) => `dynamodb:${action}`), resources }),
       );
-      if (options.deletesRecords) {
-        grantee.grantPrincipal.addToPrincipalPolicy(
-          new PolicyStatement({ actions: deleteActions, resources: [this.table.tableArn] }),
-        );
-      }
+    };
+    grant(grants.records, [this.table.tableArn]);
+    grant(grants.versions, [this.versions.tableArn]);
+    if (grants.indexes && grants.indexes.length > 0) {
+      grant(
+        ['Query'],
+        grants.indexes.map((index) => this.indexArn(index)),
+      );
     }
-    if (this.encryptionKey) {
+    const all = [
+      ...(grants.records ?? []),
+      ...(grants.versions ?? []),
+      ...(grants.indexes ? ['Query' as const] : []),
+    ];
+    if (this.encryptionKey && all.length > 0) {
+      const writes = all.some((action) => writeTableActions.includes(action));
       grantee.grantPrincipal.addToPrincipalPolicy(
         new PolicyStatement({
-          actions: [...keyReadActions, ...(access === 'readWrite' ? keyWriteActions : [])],
+          actions: [...keyReadActions, ...(writes ? keyWriteActions : [])],
           resources: [this.encryptionKey.keyArn],
           conditions: {
             StringEquals: { 'kms:ViaService': `dynamodb.${Stack.of(this).region}.amazonaws.com` },
@@ -143,13 +127,12 @@ export class OffloadTable extends Construct {
       );
     }
   }
+
+  /** ARN of one index, named so that no policy needs `index/*`. */
+  indexArn(index: IndexName): string {
+    return `${this.table.tableArn}/index/${table.indexes[index].indexName}`;
+  }
 }
 
-/** Every data-plane action a handler can be granted, for tests and reviews. */
-export const tableActions = {
-  read: [...itemReadActions, ...queryActions],
-  write: writeActions,
-  delete: deleteActions,
-  keyRead: keyReadActions,
-  keyWrite: keyWriteActions,
-} as const;
+/** The KMS actions a handler can be granted, for tests and reviews. */
+export const keyActions = { read: keyReadActions, write: keyWriteActions } as const;

@@ -4,10 +4,11 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { EventRuleDescription } from '#infrastructure/description';
+import type { AcceptedEventSources, EventRuleDescription } from '#infrastructure/description';
 
 export interface WorkflowEventsProps {
-  readonly eventSource: string;
+  /** The `source`s the rules accept; undefined: any sender on the bus. */
+  readonly acceptedSources?: AcceptedEventSources;
   readonly rules: readonly EventRuleDescription[];
   /** The function serving each handler, by handler name. */
   readonly functions: ReadonlyMap<string, IFunction>;
@@ -22,10 +23,13 @@ export interface WorkflowEventsProps {
 }
 
 /**
- * The event side of design section 6: a bus (created, or an existing one by
- * name) and one rule per `description.eventRules` entry, matching the
- * service's `source` and the rule's `detail-type`. Every target retries and
- * then dead-letters, so no event is dropped silently.
+ * The event side of the contract (docs/api.md): a bus (created, or an existing one by
+ * name) and one rule per `description.eventRules` entry, matching the rule's
+ * `detail-type` from any source, or from `acceptedSources` when given (the
+ * same rule as `description.ruleMatches`, which the local runtime applies).
+ * Who may put events on the bus is the access boundary, not the `source`:
+ * see docs/deploy.md. Every target retries and then dead-letters, so no event
+ * is dropped silently.
  */
 export class WorkflowEvents extends Construct {
   readonly eventBus: IEventBus;
@@ -45,7 +49,7 @@ export class WorkflowEvents extends Construct {
         eventBus: this.eventBus,
         description: `'${ruleDescription.detailType}' events to the ${ruleDescription.handler.name} handler`,
         eventPattern: {
-          source: [props.eventSource],
+          ...(props.acceptedSources === undefined ? {} : { source: [...props.acceptedSources] }),
           detailType: [ruleDescription.detailType],
         },
       });

@@ -9,7 +9,13 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { describe, expect, it } from 'vitest';
-import { type HandlerDescription, handlers, routes } from '#infrastructure/description';
+import {
+  deletesRecords,
+  type HandlerDescription,
+  handlers,
+  isReadOnly,
+  routes,
+} from '#infrastructure/description';
 import { WorkflowOffloadStack } from '#infrastructure/stack';
 
 // biome-ignore lint/suspicious/noExplicitAny: synthesised CloudFormation is JSON, read field by field below.
@@ -199,13 +205,13 @@ describe('least privilege (docs/security.md: roles)', () => {
     for (const handler of allHandlers) {
       const statements = statementsOfRole(roleOf(handler));
       const actions = statements.flatMap((statement) => statement.actions);
-      if (handler.tableAccess === 'read')
+      if (isReadOnly(handler))
         expect(
           actions.filter((a) => writes.includes(a)),
           handler.name,
         ).toEqual([]);
       const deletes = statements.filter((statement) => statement.actions.includes('dynamodb:DeleteItem'));
-      expect(deletes.length, handler.name).toBe(handler.deletesRecords ? 1 : 0);
+      expect(deletes.length, handler.name).toBe(deletesRecords(handler) ? 1 : 0);
       for (const statement of deletes) {
         expect(statement.resources).toEqual([getAtt(logicalId(stack.table.table))]);
       }

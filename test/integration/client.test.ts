@@ -1,6 +1,6 @@
 /**
- * WfoClient against an in-process HTTP stub of the contract (design section
- * 5): real sockets, real gzip, real headers; no service behind it. Each test
+ * WfoClient against an in-process HTTP stub of the contract (docs/api.md):
+ * real sockets, real gzip, real headers; no service behind it. Each test
  * says what the stub answers and checks what the client sent and made of it.
  */
 import { execFile } from 'node:child_process';

@@ -1,6 +1,6 @@
 /**
  * Seeded generator of realistic Argo Workflows `status.nodes` maps, modelled
- * on the real fixtures in `../shared/fixtures/argo-node-status/`.
+ * on the real fixtures in `test/fixtures/argo-node-status/`.
  *
  * Shape of a generated map (`generateNodes`):
  * - the root node has the workflow name as id and name; it is a DAG (or, for
@@ -792,8 +792,8 @@ export function mutateNodes(nodes: ArgoNodeMap, options: MutateNodesOptions): No
 /** The repository root: this file is `<repo>/test/support/argo-generator.ts`. */
 const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** Where the real Argo node statuses live: `<repo>/../shared/fixtures/argo-node-status`. */
-export const argoFixturesDirectory = resolve(repositoryRoot, '..', 'shared', 'fixtures', 'argo-node-status');
+/** Where the real Argo node statuses live: `<repo>/test/fixtures/argo-node-status` (see its README). */
+export const argoFixturesDirectory = resolve(repositoryRoot, 'test', 'fixtures', 'argo-node-status');
 
 /**
  * The real Argo `status.nodes` maps (11 files, 8-27 nodes each), sorted by

@@ -197,7 +197,7 @@ describe('PUT /v1/workflows/{uid}', () => {
     expect(names).toEqual(
       expect.arrayContaining([
         metricNames.persistLatency,
-        metricNames.conflicts,
+        metricNames.commitRetries,
         metricNames.reapplies,
         metricNames.rawBytes,
         metricNames.storedBytes,
@@ -224,7 +224,8 @@ describe('PUT /v1/workflows/{uid}', () => {
       message: expect.any(String),
       current: { resourceVersion: '1', nodeStatusVersion: expect.any(String) },
     });
-    expect(added).toHaveBeenCalledWith(metricNames.conflicts, 'Count', 1);
+    expect(added).toHaveBeenCalledWith(metricNames.conflictResponses, 'Count', 1);
+    expect(added).not.toHaveBeenCalledWith(metricNames.commitRetries, 'Count', 1);
   });
 
   it('answers a stale If-Match with 409, and re-applies with onConflict=reapply and baseVersion', async () => {
