@@ -388,6 +388,57 @@ describe('local runtime over HTTP', () => {
       });
     });
 
+    it('answers a retried PATCH whose first attempt committed with its own result, and only that', async () => {
+      await client.putWorkflow('e2e-patch-retry', {
+        namespace: 'argo',
+        name: 'retry',
+        nodes: { a: running('a'), b: running('b') },
+      });
+      const request = {
+        headers: { ...json, 'if-match': '"1"' },
+        body: JSON.stringify({ set: { a: running('a', { phase: 'Succeeded' }) }, phase: 'Running' }),
+      };
+
+      const first = await raw(baseUrl, 'PATCH', '/v1/workflows/e2e-patch-retry/nodes', request);
+      // The answer was lost on the way: the controller sends the same request again.
+      const retried = await raw(baseUrl, 'PATCH', '/v1/workflows/e2e-patch-retry/nodes', request);
+      const otherDelta = await raw(baseUrl, 'PATCH', '/v1/workflows/e2e-patch-retry/nodes', {
+        headers: { ...json, 'if-match': '"1"' },
+        body: JSON.stringify({ set: { b: running('b', { phase: 'Succeeded' }) } }),
+      });
+
+      expect(first.status).toBe(200);
+      expect(first.headers.etag).toBe('"2"');
+      expect(retried.status).toBe(200);
+      expect(retried.headers.etag).toBe('"2"');
+      expect(retried.json).toMatchObject({
+        resourceVersion: '2',
+        nodeStatusVersion: (first.json as { nodeStatusVersion: string }).nodeStatusVersion,
+        write: { chunksWritten: 0, writeUnits: 0 },
+      });
+      expect(otherDelta.status).toBe(409);
+      expect((await client.getWorkflow('e2e-patch-retry')).resourceVersion).toBe('2');
+    });
+
+    it('keeps a retried PATCH a conflict once another writer has committed after it', async () => {
+      await client.putWorkflow('e2e-patch-retry-2', {
+        namespace: 'argo',
+        name: 'retry',
+        nodes: { a: running('a'), b: running('b') },
+      });
+      const request = {
+        headers: { ...json, 'if-match': '"1"' },
+        body: JSON.stringify({ set: { a: running('a', { phase: 'Succeeded' }) } }),
+      };
+      await raw(baseUrl, 'PATCH', '/v1/workflows/e2e-patch-retry-2/nodes', request);
+      await client.patchNodes('e2e-patch-retry-2', { set: { c: running('c') } });
+
+      const retried = await raw(baseUrl, 'PATCH', '/v1/workflows/e2e-patch-retry-2/nodes', request);
+
+      expect(retried.status).toBe(409);
+      expect(retried.json).toMatchObject({ error: 'Conflict', current: { resourceVersion: '3' } });
+    });
+
     it('re-applies a stale full map with onConflict=reapply and baseVersion; terminal phases stay', async () => {
       const base = await client.putWorkflow('e2e-reapply', {
         namespace: 'argo',
@@ -517,9 +568,10 @@ describe('local runtime over HTTP', () => {
         { Source: eventSource, DetailType: 'Workflow Deleted', Detail: { uid: 'e2e-nobody' } },
       ]);
 
-      expect(result.FailedEntryCount).toBe(4);
+      expect(result.FailedEntryCount).toBe(3);
       expect(result.Entries?.map((entry) => entry.ErrorCode)).toEqual([
-        'NoMatchingRule',
+        // Any source is accepted by default; deleting an absent workflow succeeds.
+        undefined,
         'NoMatchingRule',
         'BadRequest',
         'MalformedDetail',
@@ -527,11 +579,111 @@ describe('local runtime over HTTP', () => {
       ]);
     });
 
+    it("routes a real producer's events (source argo.workflows) by detail-type", async () => {
+      await client.putWorkflow('e2e-argo-events', {
+        namespace: 'argo',
+        name: 'a',
+        nodes: { a: running('a') },
+      });
+
+      const result = await client.putEvents([
+        {
+          Source: 'argo.workflows',
+          DetailType: 'Workflow Nodes Updated',
+          Detail: { uid: 'e2e-argo-events', set: { b: running('b') }, phase: 'Running' },
+        },
+        {
+          Source: 'argo.workflows',
+          DetailType: 'Workflow Stop Requested',
+          Detail: { uid: 'e2e-argo-events', strategy: 'Terminate' },
+        },
+      ]);
+      const after = await client.getWorkflow('e2e-argo-events');
+
+      expect(result).toEqual({
+        FailedEntryCount: 0,
+        Entries: [{ EventId: expect.any(String) }, { EventId: expect.any(String) }],
+      });
+      expect(after).toMatchObject({ shutdown: 'Terminate', nodes: { b: { phase: 'Failed' } } });
+    });
+
     it('answers a body that is not PutEvents with 400', async () => {
       const response = await raw(baseUrl, 'POST', '/events', { headers: json, body: '{"entries":[]}' });
 
       expect(response.status).toBe(400);
       expect(response.json).toMatchObject({ error: 'BadRequest' });
+    });
+  });
+
+  describe('workflow phase', () => {
+    const phaseRule = /Pending, Running, Succeeded, Failed, Error/;
+
+    it("refuses a PUT, a PATCH, a re-apply and an event whose phase is not Argo's, and stores nothing", async () => {
+      const created = await client.putWorkflow('e2e-phase', {
+        namespace: 'argo',
+        name: 'phase',
+        phase: 'Running',
+        nodes: { a: running('a') },
+      });
+      await client.patchNodes('e2e-phase', { set: { b: running('b') } });
+      const before = await client.getWorkflow('e2e-phase');
+
+      const put = await raw(baseUrl, 'PUT', '/v1/workflows/e2e-phase', {
+        headers: json,
+        body: JSON.stringify({ namespace: 'argo', name: 'phase', phase: 'Nope', nodes: {} }),
+      });
+      const patch = await raw(baseUrl, 'PATCH', '/v1/workflows/e2e-phase/nodes', {
+        headers: json,
+        body: JSON.stringify({ phase: 'Nope' }),
+      });
+      const reapply = await raw(baseUrl, 'PUT', '/v1/workflows/e2e-phase?onConflict=reapply', {
+        headers: { ...json, 'if-match': `"${created.etag}"` },
+        body: JSON.stringify({
+          namespace: 'argo',
+          name: 'phase',
+          phase: 'Nope',
+          baseVersion: created.nodeStatusVersion,
+          nodes: { a: running('a') },
+        }),
+      });
+      const event = await client.putEvents([
+        {
+          Source: 'argo.workflows',
+          DetailType: 'Workflow Nodes Updated',
+          Detail: { uid: 'e2e-phase', phase: 'Nope' },
+        },
+      ]);
+      const after = await client.getWorkflow('e2e-phase');
+
+      for (const response of [put, patch, reapply]) {
+        expect(response.status).toBe(400);
+        expect(response.json).toMatchObject({
+          error: 'BadRequest',
+          message: expect.stringMatching(phaseRule),
+        });
+      }
+      expect(event.Entries?.[0]).toMatchObject({
+        ErrorCode: 'BadRequest',
+        ErrorMessage: expect.stringMatching(phaseRule),
+      });
+      expect(after).toEqual(before);
+    });
+
+    it('accepts every WorkflowPhase, and an empty phase as leaving the phase as it is', async () => {
+      await client.putWorkflow('e2e-phase-ok', { namespace: 'argo', name: 'p', phase: 'Pending', nodes: {} });
+      const phases: string[] = [];
+      for (const phase of ['Running', 'Succeeded', 'Failed', 'Error', 'Pending']) {
+        phases.push((await client.patchNodes('e2e-phase-ok', { phase })).phase);
+      }
+
+      const empty = await raw(baseUrl, 'PATCH', '/v1/workflows/e2e-phase-ok/nodes', {
+        headers: json,
+        body: JSON.stringify({ phase: '' }),
+      });
+
+      expect(phases).toEqual(['Running', 'Succeeded', 'Failed', 'Error', 'Pending']);
+      expect(empty.status).toBe(200);
+      expect(empty.json).toMatchObject({ phase: 'Pending', resourceVersion: '6' });
     });
   });
 
@@ -781,5 +933,55 @@ describe('local runtime with its database unreachable', () => {
     expect(write.status).toBe(503);
     expect(write.headers['retry-after']).toMatch(/^\d+$/);
     expect(write.json).toEqual({ error: 'ServiceUnavailable', message: expect.any(String) });
+  });
+});
+
+describe('local runtime with the accepted event sources narrowed (WFO_ACCEPTED_EVENT_SOURCES)', () => {
+  let runtime: RunningRuntime;
+
+  beforeAll(async () => {
+    runtime = await startRuntime({
+      DYNAMODB_ENDPOINT: dynamodbEndpoint(),
+      WFO_TABLE_NAME: `e2e-${randomUUID()}`,
+      WFO_ACCEPTED_EVENT_SOURCES: 'argo.workflows, workflow-offload',
+    });
+  });
+
+  afterAll(async () => {
+    expect(await runtime?.stop()).toBe(0);
+  });
+
+  it('routes events from the listed sources only', async () => {
+    const client = new WfoClient({ baseUrl: runtime.baseUrl });
+    await client.putWorkflow('e2e-sources', { namespace: 'argo', name: 's', nodes: { a: running('a') } });
+
+    const result = await client.putEvents([
+      { Source: 'someone-else', DetailType: 'Workflow Deleted', Detail: { uid: 'e2e-sources' } },
+      { Source: 'argo.workflows', DetailType: 'Workflow Nodes Updated', Detail: { uid: 'e2e-sources' } },
+      { Source: eventSource, DetailType: 'Workflow Nodes Updated', Detail: { uid: 'e2e-sources' } },
+    ]);
+
+    expect(result.FailedEntryCount).toBe(1);
+    expect(result.Entries?.[0]).toEqual({
+      ErrorCode: 'NoMatchingRule',
+      ErrorMessage: expect.stringContaining("'argo.workflows', 'workflow-offload'"),
+    });
+    expect(result.Entries?.slice(1)).toEqual([
+      { EventId: expect.any(String) },
+      { EventId: expect.any(String) },
+    ]);
+    expect((await client.getWorkflow('e2e-sources')).uid).toBe('e2e-sources');
+  });
+});
+
+describe('local runtime with a malformed WFO_ACCEPTED_EVENT_SOURCES', () => {
+  it('refuses to start, saying what is wrong', async () => {
+    const start = startRuntime({
+      DYNAMODB_ENDPOINT: dynamodbEndpoint(),
+      WFO_TABLE_NAME: `e2e-${randomUUID()}`,
+      WFO_ACCEPTED_EVENT_SOURCES: 'argo workflows',
+    });
+
+    await expect(start).rejects.toThrow(/exited with 1[\s\S]*WFO_ACCEPTED_EVENT_SOURCES 'argo workflows'/);
   });
 });
