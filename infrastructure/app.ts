@@ -1,8 +1,8 @@
 import { App, RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { parseAcceptedEventSources } from '#contract/api';
 import { applyNagPacks } from '#infrastructure/constructs/nag';
-import { parseAcceptedEventSources } from '#infrastructure/description';
 import { type LogLevel, WorkflowOffloadStack, type WorkflowOffloadStackProps } from '#infrastructure/stack';
 
 /**

@@ -4,13 +4,6 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { HandlerFunction } from '#infrastructure/constructs/handler-function';
-import { OffloadHttpApi } from '#infrastructure/constructs/http-api';
-import { Monitoring } from '#infrastructure/constructs/monitoring';
-import { acknowledgeNagFinding } from '#infrastructure/constructs/nag';
-import { OffloadTable } from '#infrastructure/constructs/offload-table';
-import { RenewSchedule } from '#infrastructure/constructs/renew-schedule';
-import { WorkflowEvents } from '#infrastructure/constructs/workflow-events';
 import {
   eventRules,
   eventSource,
@@ -19,8 +12,16 @@ import {
   parseAcceptedEventSources,
   routes,
   schedules,
-} from '#infrastructure/description';
-import { defaultMetricsNamespace } from '#infrastructure/metric-names';
+} from '#contract/api';
+import { defaultMetricsNamespace } from '#contract/metrics';
+import { HandlerFunction } from '#infrastructure/constructs/handler-function';
+import { OffloadHttpApi } from '#infrastructure/constructs/http-api';
+import { Monitoring } from '#infrastructure/constructs/monitoring';
+import { acknowledgeNagFinding } from '#infrastructure/constructs/nag';
+import { OffloadTable } from '#infrastructure/constructs/offload-table';
+import { RenewSchedule } from '#infrastructure/constructs/renew-schedule';
+import { WorkflowEvents } from '#infrastructure/constructs/workflow-events';
+import { settingsOf } from '#infrastructure/handler-settings';
 
 /** R, the retention of superseded versions (design invariant 3): 48 hours. */
 export const defaultRetentionSeconds = 172_800;
@@ -133,7 +134,7 @@ export class WorkflowOffloadStack extends Stack {
         logRemovalPolicy,
         deadLetterQueue: asyncHandlers.has(handler) ? this.deadLetterQueue : undefined,
       });
-      this.table.grantAccess(handlerFunction.function, handler.table);
+      this.table.grantAccess(handlerFunction.function, settingsOf(handler).table);
       functions.set(handler.name, handlerFunction);
     }
     this.functions = functions;

@@ -13,13 +13,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { ValidationError } from '#domain/errors';
 import {
   type AcceptedEventSources,
   type EventRuleDescription,
   type HandlerDescription,
   ruleMatches,
-} from '#infrastructure/description';
+} from '#contract/api';
+import { ValidationError } from '#domain/errors';
+import { settingsOf } from '#infrastructure/handler-settings';
 import { invokeWithTimeout, type LambdaHandler, lambdaContext } from './lambda.ts';
 
 /** EventBridge accepts at most 10 entries per PutEvents call. */
@@ -146,7 +147,7 @@ async function deliverToTarget(
         handler,
         event,
         context,
-        rule.handler.timeoutSeconds * 1000 + 1000,
+        settingsOf(rule.handler).timeoutSeconds * 1000 + 1000,
       )) as { outcome?: string; error?: { code?: string; message?: string } } | undefined;
       if (outcome?.outcome === 'dropped') {
         return {

@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { HandlerDescription } from '#infrastructure/description';
+import type { HandlerDescription } from '#contract/api';
+import { settingsOf } from '#infrastructure/handler-settings';
 
 /** A Lambda handler as the local runtime calls it. */
 export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
@@ -14,7 +15,7 @@ export type LambdaHandler = (event: unknown, context: Context) => Promise<unknow
 /** A Lambda context for one invocation of `handler`, with its deadline. */
 export function lambdaContext(handler: HandlerDescription, region: string): Context {
   const functionName = `workflow-offload-${handler.name}`;
-  const deadline = Date.now() + handler.timeoutSeconds * 1000;
+  const deadline = Date.now() + settingsOf(handler).timeoutSeconds * 1000;
   const unsupported = () => {
     throw new Error('callback-style completion is not supported');
   };
@@ -23,7 +24,7 @@ export function lambdaContext(handler: HandlerDescription, region: string): Cont
     functionName,
     functionVersion: '$LATEST',
     invokedFunctionArn: `arn:aws:lambda:${region}:000000000000:function:${functionName}`,
-    memoryLimitInMB: String(handler.memoryMb),
+    memoryLimitInMB: String(settingsOf(handler).memoryMb),
     awsRequestId: randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',

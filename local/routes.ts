@@ -2,7 +2,7 @@
  * Route matching for the local runtime, compiled from `description.routes`
  * (the same list the CDK stack turns into API Gateway routes).
  */
-import type { RouteDescription } from '#infrastructure/description';
+import type { RouteDescription } from '#contract/api';
 
 export interface CompiledRoute {
   readonly route: RouteDescription;

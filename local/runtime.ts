@@ -14,10 +14,6 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type Config, loadConfig } from '#config';
-import { PayloadTooLargeError } from '#domain/errors';
-import { httpErrorOf } from '#http/errors';
-import { decodeJsonBody } from '#http/request';
 import {
   type AcceptedEventSources,
   eventRules,
@@ -25,9 +21,14 @@ import {
   parseAcceptedEventSources,
   routes,
   schedules,
-  versionTableNameFor,
-} from '#infrastructure/description';
-import { serviceName } from '#infrastructure/metric-names';
+} from '#contract/api';
+import { serviceName } from '#contract/metrics';
+import { versionTableNameFor } from '#contract/tables';
+import { PayloadTooLargeError } from '#domain/errors';
+import { settingsOf } from '#infrastructure/handler-settings';
+import { type Config, loadConfig } from '#lambda/config';
+import { httpErrorOf } from '#lambda/errors';
+import { decodeJsonBody } from '#lambda/request';
 import { ensureTable } from '#store/table-definition';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
 import { putEvents } from './events.ts';
@@ -344,7 +345,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
           handler,
           event,
           lambdaContext(description, region),
-          description.timeoutSeconds * 1000 + 1000,
+          settingsOf(description).timeoutSeconds * 1000 + 1000,
         );
         sendLambdaResult(response, result);
         const statusCode = (result as { statusCode?: number } | undefined)?.statusCode ?? 200;
@@ -422,7 +423,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
               handler,
               event,
               lambdaContext(schedule.handler, region),
-              schedule.handler.timeoutSeconds * 1000 + 1000,
+              settingsOf(schedule.handler).timeoutSeconds * 1000 + 1000,
             );
           } catch (error) {
             log(`${schedule.name} failed: ${(error as Error)?.message ?? error}`);

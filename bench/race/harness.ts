@@ -14,13 +14,9 @@
  * `WorkflowService`; only the store differs.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { StopStrategy } from '#contract/workflow';
 import { ConflictError, ContentionError, VersionMissingError, VersionNotFoundError } from '#domain/errors';
-import {
-  isCompletedWorkflowPhase,
-  isTerminalNodePhase,
-  type NodeMap,
-  type StopStrategy,
-} from '#domain/nodes';
+import { isCompletedWorkflowPhase, isTerminalNodePhase, type NodeMap } from '#domain/nodes';
 import type { WorkflowRecord, WorkflowStore, WriteCost } from '#domain/store';
 import { WorkflowService } from '#domain/workflow-service';
 import { DynamoDbStore } from '#store/dynamodb-store';

@@ -50,13 +50,8 @@
  * counted as `ambiguous`, not lost.
  */
 import { isDeepStrictEqual } from 'node:util';
-import {
-  isTerminalNodePhase,
-  type NodeMap,
-  type NodeStatus,
-  type StopStrategy,
-  stopMessage,
-} from '#domain/nodes';
+import type { StopStrategy } from '#contract/workflow';
+import { isTerminalNodePhase, type NodeMap, type NodeStatus, stopMessage } from '#domain/nodes';
 
 export type AcknowledgedWrite =
   | {

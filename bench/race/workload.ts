@@ -3,7 +3,9 @@
  * when (and how) users stop them. The same seed gives the same workload to
  * every strategy; only the interleaving, which the scheduler decides, differs.
  */
-import type { NodeMap, NodeStatus, StopStrategy } from '#domain/nodes';
+
+import type { StopStrategy } from '#contract/workflow';
+import type { NodeMap, NodeStatus } from '#domain/nodes';
 import { generateNodes, mutateNodes } from '#test/argo-generator';
 import { seededRandom } from '../support/stats.ts';
 

@@ -23,7 +23,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { table } from '#infrastructure/description';
+import { table } from '#contract/tables';
 import { itemSize, readUnitsFor, writeUnitsFor } from '#store/item-size';
 
 type Item = Record<string, unknown>;

@@ -1,6 +1,6 @@
 /**
  * Domain errors. Each has a stable `name`; the HTTP edge maps them to status
- * codes in one place (`functions/http/errors.ts`). Nothing here knows HTTP.
+ * codes in one place (`functions/lambda/errors.ts`). Nothing here knows HTTP.
  */
 export class WorkflowOffloadError extends Error {
   constructor(message: string, options?: ErrorOptions) {

@@ -3,40 +3,22 @@
  * `id`, `phase`, `message` and `finishedAt`, and otherwise stores them exactly
  * as sent.
  */
+import {
+  completedWorkflowPhases,
+  nodePhases,
+  type StopStrategy,
+  terminalNodePhases,
+  type WorkflowPhase,
+  workflowPhases,
+} from '#contract/workflow';
 import { PayloadTooLargeError, ValidationError } from './errors.ts';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type NodeStatus = { [key: string]: JsonValue };
 export type NodeMap = Record<string, NodeStatus>;
 
-export const nodePhases = [
-  'Pending',
-  'Running',
-  'Succeeded',
-  'Skipped',
-  'Failed',
-  'Error',
-  'Omitted',
-] as const;
-export type NodePhase = (typeof nodePhases)[number];
-
-const terminalNodePhases: ReadonlySet<string> = new Set([
-  'Succeeded',
-  'Failed',
-  'Error',
-  'Skipped',
-  'Omitted',
-]);
-
-/**
- * Argo's `WorkflowPhase` values. A workflow's phase is one of these, or empty
- * (Argo's unset phase, which means the same as leaving it out).
- */
-export const workflowPhases = ['Pending', 'Running', 'Succeeded', 'Failed', 'Error'] as const;
-export type WorkflowPhase = (typeof workflowPhases)[number];
-
-/** Workflow phases after which a workflow is completed. */
-const completedWorkflowPhases: ReadonlySet<string> = new Set(['Succeeded', 'Failed', 'Error']);
+const terminal: ReadonlySet<string> = new Set(terminalNodePhases);
+const completed: ReadonlySet<string> = new Set(completedWorkflowPhases);
 
 /** What a person reads when a workflow phase is refused. */
 export const workflowPhaseRule = `must be one of ${workflowPhases.join(', ')} (Argo's WorkflowPhase), or empty`;
@@ -54,14 +36,11 @@ export function workflowPhaseOf(phase: string | undefined): WorkflowPhase | unde
   return phase as WorkflowPhase;
 }
 
-export const stopStrategies = ['Stop', 'Terminate'] as const;
-export type StopStrategy = (typeof stopStrategies)[number];
-
 export const isTerminalNodePhase = (phase: unknown): boolean =>
-  typeof phase === 'string' && terminalNodePhases.has(phase);
+  typeof phase === 'string' && terminal.has(phase);
 
 export const isCompletedWorkflowPhase = (phase: string | undefined): boolean =>
-  phase !== undefined && completedWorkflowPhases.has(phase);
+  phase !== undefined && completed.has(phase);
 
 /** The message a stop writes on every node it fails, as Argo writes it. */
 export const stopMessage = (strategy: StopStrategy): string => `Stopped with strategy '${strategy}'`;

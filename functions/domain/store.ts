@@ -3,7 +3,7 @@
  * DynamoDB adapter; tests wrap it to interleave operations or to model other
  * strategies. No AWS type appears here.
  */
-import type { StopStrategy } from './nodes.ts';
+import type { StopStrategy } from '#contract/workflow';
 
 /** One chunk a version needs: its id and how many items hold it. */
 export interface ChunkRef {

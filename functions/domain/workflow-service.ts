@@ -5,6 +5,8 @@
  * record's resourceVersion. Nothing written before it is visible, and nothing
  * on this path ever deletes (invariants 1 and 2).
  */
+
+import type { StopStrategy } from '#contract/workflow';
 import {
   bucketCountFor,
   bucketOf,
@@ -36,7 +38,6 @@ import {
   type NodeChange,
   type NodeMap,
   type NodeStatus,
-  type StopStrategy,
   stopMessage,
   validateNode,
   validateNodeId,

@@ -1,15 +1,16 @@
 /** `DELETE /v1/workflows/{uid}`: deletes the record only; its versions expire by TTL (invariant 5). */
-import { httpHandler } from '#http/middleware';
-import { uidOf } from '#http/params';
-import { noContent } from '#http/responses';
-import { serviceFromEnvironment } from '#store/clients';
+import { httpHandler } from '#lambda/middleware';
+import { uidOf } from '#lambda/params';
+import { noContent } from '#lambda/responses';
+import { type Wiring, wiring } from '#lambda/wiring';
 
-const { service } = serviceFromEnvironment();
+export const makeDeleteWorkflow = ({ service, config }: Wiring) =>
+  httpHandler(config, {}, async (event) => {
+    const uid = uidOf(event);
 
-export const handler = httpHandler({}, async (event) => {
-  const uid = uidOf(event);
+    await service.deleteWorkflow(uid);
 
-  await service.deleteWorkflow(uid);
+    return noContent();
+  });
 
-  return noContent();
-});
+export const handler = makeDeleteWorkflow(wiring());

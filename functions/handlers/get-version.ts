@@ -2,20 +2,26 @@
  * `GET /v1/workflows/{uid}/versions/{version}`: the nodes of one version,
  * current or superseded within retention (the read that failed in Argo).
  */
-import { httpHandler } from '#http/middleware';
-import { timed } from '#http/observability';
-import { uidOf, versionOf } from '#http/params';
-import { json } from '#http/responses';
-import { metricNames } from '#infrastructure/metric-names';
-import { serviceFromEnvironment } from '#store/clients';
 
-const { service } = serviceFromEnvironment();
+import { metricNames } from '#contract/metrics';
+import { httpHandler } from '#lambda/middleware';
+import { timed } from '#lambda/observability';
+import { uidOf, versionOf } from '#lambda/params';
+import { json } from '#lambda/responses';
+import { type Wiring, wiring } from '#lambda/wiring';
 
-export const handler = httpHandler({}, async (event) => {
-  const uid = uidOf(event);
-  const nodeStatusVersion = versionOf(event);
+export const makeGetVersion = ({ service, config }: Wiring) =>
+  httpHandler(config, {}, async (event) => {
+    const uid = uidOf(event);
+    const nodeStatusVersion = versionOf(event);
 
-  const version = await timed(metricNames.hydrateLatency, () => service.getVersion(uid, nodeStatusVersion));
+    const version = await timed(metricNames.hydrateLatency, () => service.getVersion(uid, nodeStatusVersion));
 
-  return json(200, { uid: version.uid, nodeStatusVersion: version.nodeStatusVersion, nodes: version.nodes });
-});
+    return json(200, {
+      uid: version.uid,
+      nodeStatusVersion: version.nodeStatusVersion,
+      nodes: version.nodes,
+    });
+  });
+
+export const handler = makeGetVersion(wiring());

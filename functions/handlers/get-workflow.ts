@@ -1,17 +1,19 @@
 /** `GET /v1/workflows/{uid}`: the hydrated workflow (record, manifest, chunks), with its `ETag`. */
-import { httpHandler } from '#http/middleware';
-import { timed } from '#http/observability';
-import { uidOf } from '#http/params';
-import { etagHeader, json, workflowBody } from '#http/responses';
-import { metricNames } from '#infrastructure/metric-names';
-import { serviceFromEnvironment } from '#store/clients';
 
-const { service } = serviceFromEnvironment();
+import { metricNames } from '#contract/metrics';
+import { httpHandler } from '#lambda/middleware';
+import { timed } from '#lambda/observability';
+import { uidOf } from '#lambda/params';
+import { etagHeader, json, workflowBody } from '#lambda/responses';
+import { type Wiring, wiring } from '#lambda/wiring';
 
-export const handler = httpHandler({}, async (event) => {
-  const uid = uidOf(event);
+export const makeGetWorkflow = ({ service, config }: Wiring) =>
+  httpHandler(config, {}, async (event) => {
+    const uid = uidOf(event);
 
-  const workflow = await timed(metricNames.hydrateLatency, () => service.getWorkflow(uid));
+    const workflow = await timed(metricNames.hydrateLatency, () => service.getWorkflow(uid));
 
-  return json(200, workflowBody(workflow), etagHeader(workflow));
-});
+    return json(200, workflowBody(workflow), etagHeader(workflow));
+  });
+
+export const handler = makeGetWorkflow(wiring());

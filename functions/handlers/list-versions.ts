@@ -1,15 +1,16 @@
 /** `GET /v1/workflows/{uid}/versions`: versions within retention, newest first, the current one flagged. */
-import { httpHandler } from '#http/middleware';
-import { uidOf } from '#http/params';
-import { json, versionItemBody } from '#http/responses';
-import { serviceFromEnvironment } from '#store/clients';
+import { httpHandler } from '#lambda/middleware';
+import { uidOf } from '#lambda/params';
+import { json, versionItemBody } from '#lambda/responses';
+import { type Wiring, wiring } from '#lambda/wiring';
 
-const { service } = serviceFromEnvironment();
+export const makeListVersions = ({ service, config }: Wiring) =>
+  httpHandler(config, {}, async (event) => {
+    const uid = uidOf(event);
 
-export const handler = httpHandler({}, async (event) => {
-  const uid = uidOf(event);
+    const versions = await service.listVersions(uid);
 
-  const versions = await service.listVersions(uid);
+    return json(200, { items: versions.map(versionItemBody) });
+  });
 
-  return json(200, { items: versions.map(versionItemBody) });
-});
+export const handler = makeListVersions(wiring());

@@ -7,18 +7,20 @@
  * domain commits nothing when the version and fields are unchanged). There is
  * no If-Match: a conflict with a concurrent writer is retried on the new state.
  */
-import { eventHandler } from '#http/middleware';
-import { recordWrite, timed } from '#http/observability';
-import { nodesUpdatedDetailSchema } from '#http/schemas';
-import { metricNames } from '#infrastructure/metric-names';
-import { serviceFromEnvironment } from '#store/clients';
 
-const { service } = serviceFromEnvironment();
+import { metricNames } from '#contract/metrics';
+import { eventHandler } from '#lambda/middleware';
+import { recordWrite, timed } from '#lambda/observability';
+import { nodesUpdatedDetailSchema } from '#lambda/schemas';
+import { type Wiring, wiring } from '#lambda/wiring';
 
-export const handler = eventHandler(nodesUpdatedDetailSchema, async (delta) => {
-  const result = await timed(metricNames.patchLatency, () => service.patch(delta));
-  recordWrite(result);
+export const makeOnNodesUpdated = ({ service }: Wiring) =>
+  eventHandler(nodesUpdatedDetailSchema, async (delta) => {
+    const result = await timed(metricNames.patchLatency, () => service.patch(delta));
+    recordWrite(result);
 
-  const changed = result.write.writeUnits > 0 || result.write.chunksWritten > 0;
-  return { outcome: changed ? 'applied' : 'unchanged' };
-});
+    const changed = result.write.writeUnits > 0 || result.write.chunksWritten > 0;
+    return { outcome: changed ? 'applied' : 'unchanged' };
+  });
+
+export const handler = makeOnNodesUpdated(wiring());

@@ -5,18 +5,20 @@
  * second stop finds `shutdown` set and writes nothing. A stop for a workflow
  * that already completed has nothing to do (the domain's 409) and is dropped.
  */
-import { eventHandler } from '#http/middleware';
-import { addMetric, timed } from '#http/observability';
-import { stopRequestedDetailSchema } from '#http/schemas';
-import { metricNames } from '#infrastructure/metric-names';
-import { serviceFromEnvironment } from '#store/clients';
 
-const { service } = serviceFromEnvironment();
+import { metricNames } from '#contract/metrics';
+import { eventHandler } from '#lambda/middleware';
+import { addMetric, timed } from '#lambda/observability';
+import { stopRequestedDetailSchema } from '#lambda/schemas';
+import { type Wiring, wiring } from '#lambda/wiring';
 
-export const handler = eventHandler(stopRequestedDetailSchema, async (request) => {
-  const result = await timed(metricNames.stopLatency, () => service.stop(request));
-  addMetric(metricNames.commitRetries, result.conflicts);
-  addMetric(metricNames.reapplies, result.conflicts);
+export const makeOnStopRequested = ({ service }: Wiring) =>
+  eventHandler(stopRequestedDetailSchema, async (request) => {
+    const result = await timed(metricNames.stopLatency, () => service.stop(request));
+    addMetric(metricNames.commitRetries, result.conflicts);
+    addMetric(metricNames.reapplies, result.conflicts);
 
-  return { outcome: result.changed ? 'applied' : 'unchanged' };
-});
+    return { outcome: result.changed ? 'applied' : 'unchanged' };
+  });
+
+export const handler = makeOnStopRequested(wiring());

@@ -6,18 +6,19 @@
  * already gone is a success, not an error, so a redelivered event is a no-op.
  */
 import { WorkflowNotFoundError } from '#domain/errors';
-import { eventHandler } from '#http/middleware';
-import { workflowDeletedDetailSchema } from '#http/schemas';
-import { serviceFromEnvironment } from '#store/clients';
+import { eventHandler } from '#lambda/middleware';
+import { workflowDeletedDetailSchema } from '#lambda/schemas';
+import { type Wiring, wiring } from '#lambda/wiring';
 
-const { service } = serviceFromEnvironment();
+export const makeOnWorkflowDeleted = ({ service }: Wiring) =>
+  eventHandler(workflowDeletedDetailSchema, async ({ uid }) => {
+    try {
+      await service.deleteWorkflow(uid);
+      return { outcome: 'applied' };
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return { outcome: 'unchanged' };
+      throw error;
+    }
+  });
 
-export const handler = eventHandler(workflowDeletedDetailSchema, async ({ uid }) => {
-  try {
-    await service.deleteWorkflow(uid);
-    return { outcome: 'applied' };
-  } catch (error) {
-    if (error instanceof WorkflowNotFoundError) return { outcome: 'unchanged' };
-    throw error;
-  }
-});
+export const handler = makeOnWorkflowDeleted(wiring());

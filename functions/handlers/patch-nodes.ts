@@ -3,23 +3,25 @@
  * Only the buckets holding changed nodes are read and rewritten. `If-Match`
  * is optional; with `?onConflict=reapply` a lost race re-applies the delta.
  */
-import { httpHandler } from '#http/middleware';
-import { recordWrite, timed } from '#http/observability';
-import { uidOf, writeConditionsOf } from '#http/params';
-import { etagHeader, json, writeBody } from '#http/responses';
-import { nodeDeltaSchema, parseWith } from '#http/schemas';
-import { metricNames } from '#infrastructure/metric-names';
-import { serviceFromEnvironment } from '#store/clients';
 
-const { service } = serviceFromEnvironment();
+import { metricNames } from '#contract/metrics';
+import { httpHandler } from '#lambda/middleware';
+import { recordWrite, timed } from '#lambda/observability';
+import { uidOf, writeConditionsOf } from '#lambda/params';
+import { etagHeader, json, writeBody } from '#lambda/responses';
+import { nodeDeltaSchema, parseWith } from '#lambda/schemas';
+import { type Wiring, wiring } from '#lambda/wiring';
 
-export const handler = httpHandler({ jsonBody: true }, async (event) => {
-  const uid = uidOf(event);
-  const conditions = writeConditionsOf(event, { allowIfNoneMatch: false });
-  const delta = parseWith(nodeDeltaSchema, event.body, 'request body');
+export const makePatchNodes = ({ service, config }: Wiring) =>
+  httpHandler(config, { jsonBody: true }, async (event) => {
+    const uid = uidOf(event);
+    const conditions = writeConditionsOf(event, { allowIfNoneMatch: false });
+    const delta = parseWith(nodeDeltaSchema, event.body, 'request body');
 
-  const result = await timed(metricNames.patchLatency, () => service.patch({ uid, ...delta }, conditions));
-  recordWrite(result);
+    const result = await timed(metricNames.patchLatency, () => service.patch({ uid, ...delta }, conditions));
+    recordWrite(result);
 
-  return json(200, writeBody(result), etagHeader(result.workflow));
-});
+    return json(200, writeBody(result), etagHeader(result.workflow));
+  });
+
+export const handler = makePatchNodes(wiring());

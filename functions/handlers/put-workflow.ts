@@ -4,23 +4,27 @@
  * `?onConflict=reapply` with `baseVersion` = re-apply on a lost race.
  * 201 when created, 200 when updated; `ETag` is the new resourceVersion.
  */
-import { httpHandler } from '#http/middleware';
-import { recordWrite, timed } from '#http/observability';
-import { uidOf, writeConditionsOf } from '#http/params';
-import { etagHeader, json, writeBody } from '#http/responses';
-import { parseWith, putWorkflowBodySchema } from '#http/schemas';
-import { metricNames } from '#infrastructure/metric-names';
-import { serviceFromEnvironment } from '#store/clients';
 
-const { service } = serviceFromEnvironment();
+import { metricNames } from '#contract/metrics';
+import { httpHandler } from '#lambda/middleware';
+import { recordWrite, timed } from '#lambda/observability';
+import { uidOf, writeConditionsOf } from '#lambda/params';
+import { etagHeader, json, writeBody } from '#lambda/responses';
+import { parseWith, putWorkflowBodySchema } from '#lambda/schemas';
+import { type Wiring, wiring } from '#lambda/wiring';
 
-export const handler = httpHandler({ jsonBody: true }, async (event) => {
-  const uid = uidOf(event);
-  const conditions = writeConditionsOf(event, { allowIfNoneMatch: true });
-  const body = parseWith(putWorkflowBodySchema, event.body, 'request body');
+export const makePutWorkflow = ({ service, config }: Wiring) =>
+  httpHandler(config, { jsonBody: true }, async (event) => {
+    const uid = uidOf(event);
+    const conditions = writeConditionsOf(event, { allowIfNoneMatch: true });
+    const body = parseWith(putWorkflowBodySchema, event.body, 'request body');
 
-  const result = await timed(metricNames.persistLatency, () => service.persist({ uid, ...body }, conditions));
-  recordWrite(result);
+    const result = await timed(metricNames.persistLatency, () =>
+      service.persist({ uid, ...body }, conditions),
+    );
+    recordWrite(result);
 
-  return json(result.created ? 201 : 200, writeBody(result), etagHeader(result.workflow));
-});
+    return json(result.created ? 201 : 200, writeBody(result), etagHeader(result.workflow));
+  });
+
+export const handler = makePutWorkflow(wiring());

@@ -1,17 +1,14 @@
 /**
- * DynamoDB clients and the service wired to them. Handlers call
- * `serviceFromEnvironment()` at module load, so a warm Lambda reuses one
- * client and its connections.
+ * The DynamoDB document client the store expects. The Lambda wiring
+ * (`functions/lambda/wiring.ts`) makes one per process.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { type Config, loadConfig } from '#config';
-import { WorkflowService } from '#domain/workflow-service';
-import { DynamoDbStore } from './dynamodb-store.ts';
 
 /** A document client with the marshalling the store expects. */
 export function createDocumentClient(
-  config: Pick<Config, 'AWS_REGION' | 'DYNAMODB_ENDPOINT'>,
+  config: { readonly AWS_REGION: string; readonly DYNAMODB_ENDPOINT?: string | undefined },
+  instrument: (client: DynamoDBClient) => DynamoDBClient = (client) => client,
 ): DynamoDBDocumentClient {
   const client = new DynamoDBClient({
     region: config.AWS_REGION,
@@ -27,37 +24,7 @@ export function createDocumentClient(
         }
       : {}),
   });
-  return DynamoDBDocumentClient.from(client, {
+  return DynamoDBDocumentClient.from(instrument(client), {
     marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
   });
-}
-
-export interface Wiring {
-  readonly config: Config;
-  readonly documentClient: DynamoDBDocumentClient;
-  readonly store: DynamoDbStore;
-  readonly service: WorkflowService;
-}
-
-/** The service on the table and settings the configuration names. */
-export function createWiring(config: Config, documentClient = createDocumentClient(config)): Wiring {
-  const store = new DynamoDbStore(documentClient, {
-    tableName: config.WFO_TABLE_NAME,
-    ...(config.WFO_VERSIONS_TABLE_NAME ? { versionsTableName: config.WFO_VERSIONS_TABLE_NAME } : {}),
-  });
-  const service = new WorkflowService(store, {
-    retentionSeconds: config.WFO_RETENTION_SECONDS,
-    inlineMaxBytes: config.WFO_INLINE_MAX_BYTES,
-    alwaysOffload: config.WFO_ALWAYS_OFFLOAD,
-    maxNodes: config.WFO_MAX_NODES,
-  });
-  return { config, documentClient, store, service };
-}
-
-let wiring: Wiring | undefined;
-
-/** One wiring per process, from `process.env`. */
-export function serviceFromEnvironment(): Wiring {
-  wiring ??= createWiring(loadConfig());
-  return wiring;
 }

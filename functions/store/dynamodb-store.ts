@@ -26,8 +26,9 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { leaseShardCount, table, versionTableNameFor } from '#contract/tables';
+import type { StopStrategy } from '#contract/workflow';
 import { StoreUnavailableError, ValidationError, VersionMissingError } from '#domain/errors';
-import type { StopStrategy } from '#domain/nodes';
 import type {
   ChunkRef,
   FetchedChunk,
@@ -42,7 +43,6 @@ import type {
   WorkflowSummary,
   WriteCost,
 } from '#domain/store';
-import { leaseShardCount, table, versionTableNameFor } from '#infrastructure/description';
 import { itemSize, writeUnitsFor } from './item-size.ts';
 
 const RECORD_SK = 'RECORD';

@@ -1,6 +1,6 @@
 /**
  * The DynamoDB tables as CreateTable requests, built from the one description
- * in `infrastructure/description.ts` that the CDK stack reads too, so the table
+ * in `contract/tables.ts` that the CDK stack reads too, so the table
  * the tests and `npm start` create is the table that is deployed.
  */
 import {
@@ -13,7 +13,7 @@ import {
   type GlobalSecondaryIndex,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { keyAttributeTypes, table, versionTable, versionTableNameFor } from '#infrastructure/description';
+import { keyAttributeTypes, table, versionTable, versionTableNameFor } from '#contract/tables';
 
 type KeyAttributeName = keyof typeof keyAttributeTypes;
 

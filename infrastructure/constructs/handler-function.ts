@@ -7,9 +7,10 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { HandlerDescription } from '#contract/api';
+import { serviceName } from '#contract/metrics';
 import { acknowledgeNagFinding } from '#infrastructure/constructs/nag';
-import type { HandlerDescription } from '#infrastructure/description';
-import { serviceName } from '#infrastructure/metric-names';
+import { settingsOf } from '#infrastructure/handler-settings';
 
 /** Repository root: handler entries, the lock file and tsconfig are resolved from it. */
 export const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -80,8 +81,8 @@ export class HandlerFunction extends Construct {
       depsLockFilePath: join(projectRoot, 'package-lock.json'),
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
-      memorySize: handler.memoryMb,
-      timeout: Duration.seconds(handler.timeoutSeconds),
+      memorySize: settingsOf(handler).memoryMb,
+      timeout: Duration.seconds(settingsOf(handler).timeoutSeconds),
       tracing: Tracing.ACTIVE,
       role: this.role,
       logGroup: this.logGroup,

@@ -6,7 +6,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { RouteDescription } from '#infrastructure/description';
+import type { RouteDescription } from '#contract/api';
 
 export interface OffloadHttpApiProps {
   readonly routes: readonly RouteDescription[];

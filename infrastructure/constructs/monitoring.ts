@@ -18,15 +18,15 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { acknowledgeNagFinding } from '#infrastructure/constructs/nag';
-import { table as tableDescription } from '#infrastructure/description';
 import {
   latencyMetricNames,
   type MetricName,
   metricNames,
   serviceDimension,
   serviceName,
-} from '#infrastructure/metric-names';
+} from '#contract/metrics';
+import { table as tableDescription } from '#contract/tables';
+import { acknowledgeNagFinding } from '#infrastructure/constructs/nag';
 
 export interface MonitoringProps {
   readonly metricsNamespace: string;
@@ -51,7 +51,7 @@ const throttleEventMetricNames = ['ReadThrottleEvents', 'WriteThrottleEvents'] a
 
 /**
  * Dashboard and alarms (docs/deploy.md has a runbook per alarm). The custom metrics come from
- * `metric-names.ts`, the module the handlers emit them with; alarms notify
+ * `contract/metrics.ts`, the module the handlers emit them with; alarms notify
  * one SNS topic (optionally an email address). What each alarm means and
  * what to do is in docs/deploy.md.
  */

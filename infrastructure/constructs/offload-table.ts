@@ -3,15 +3,8 @@ import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2 } fr
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import {
-  type IndexName,
-  keyAttributeTypes,
-  type TableAction,
-  type TableGrants,
-  table,
-  versionTable,
-  writeTableActions,
-} from '#infrastructure/description';
+import { type IndexName, keyAttributeTypes, table, versionTable } from '#contract/tables';
+import { type TableAction, type TableGrants, writeTableActions } from '#infrastructure/handler-settings';
 
 export interface OffloadTableProps {
   /** @default RemovalPolicy.RETAIN */

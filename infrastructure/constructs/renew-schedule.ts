@@ -5,8 +5,8 @@ import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { ScheduleDescription } from '#contract/api';
 import { acknowledgeNagFinding } from '#infrastructure/constructs/nag';
-import type { ScheduleDescription } from '#infrastructure/description';
 
 /**
  * The interval of a schedule: `R * everyRetentionFraction`, rounded down to

@@ -4,7 +4,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { AcceptedEventSources, EventRuleDescription } from '#infrastructure/description';
+import type { AcceptedEventSources, EventRuleDescription } from '#contract/api';
 
 export interface WorkflowEventsProps {
   /** The `source`s the rules accept; undefined: any sender on the bus. */

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { type HandlerDescription, handlers } from '#infrastructure/description';
-import { metricNames } from '#infrastructure/metric-names';
+import { type HandlerDescription, handlers } from '#contract/api';
+import { metricNames } from '#contract/metrics';
 import { WorkflowOffloadStack, type WorkflowOffloadStackProps } from '#infrastructure/stack';
 
 // biome-ignore lint/suspicious/noExplicitAny: synthesised CloudFormation is JSON, read field by field below.

@@ -9,13 +9,8 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { describe, expect, it } from 'vitest';
-import {
-  deletesRecords,
-  type HandlerDescription,
-  handlers,
-  isReadOnly,
-  routes,
-} from '#infrastructure/description';
+import { type HandlerDescription, handlers, routes } from '#contract/api';
+import { deletesRecords, isReadOnly } from '#infrastructure/handler-settings';
 import { WorkflowOffloadStack } from '#infrastructure/stack';
 
 // biome-ignore lint/suspicious/noExplicitAny: synthesised CloudFormation is JSON, read field by field below.

@@ -4,18 +4,11 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
+import { eventRules, eventSource, type HandlerDescription, handlers, routes } from '#contract/api';
+import { table } from '#contract/tables';
 import { handlerEntry } from '#infrastructure/constructs/handler-function';
 import { keyActions } from '#infrastructure/constructs/offload-table';
-import {
-  deletesRecords,
-  eventRules,
-  eventSource,
-  type HandlerDescription,
-  handlers,
-  isReadOnly,
-  routes,
-  table,
-} from '#infrastructure/description';
+import { deletesRecords, isReadOnly, settingsOf } from '#infrastructure/handler-settings';
 import { WorkflowOffloadStack, type WorkflowOffloadStackProps } from '#infrastructure/stack';
 
 // biome-ignore lint/suspicious/noExplicitAny: synthesised CloudFormation is JSON, read field by field below.
@@ -174,8 +167,8 @@ describe('functions', () => {
         Architectures: ['arm64'],
         Runtime: 'nodejs22.x',
         Handler: 'index.handler',
-        MemorySize: handler.memoryMb,
-        Timeout: handler.timeoutSeconds,
+        MemorySize: settingsOf(handler).memoryMb,
+        Timeout: settingsOf(handler).timeoutSeconds,
         TracingConfig: { Mode: 'Active' },
         LoggingConfig: { LogGroup: { Ref: logicalId(handlerFunction.logGroup) } },
         Environment: {

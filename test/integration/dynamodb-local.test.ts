@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keyAttributeTypes, table, versionTableNameFor } from '#infrastructure/description';
+import { keyAttributeTypes, table, versionTableNameFor } from '#contract/tables';
 import { createTableInput, ensureTable } from '#store/table-definition';
 import { createTestTable, createTtlTestTable, type TestTable } from '#test/table';
 
@@ -91,7 +91,7 @@ describe('ensureTable on DynamoDB Local', () => {
  *   included, so in a table with indexes an expired item without every index
  *   key is not deleted, and the job for that table stops for good.
  * That is why versions live in their own table, with no index (see
- * infrastructure/description.ts): there, TTL works as on AWS.
+ * contract/tables.ts): there, TTL works as on AWS.
  */
 describe('DynamoDB Local TTL on the versions table', () => {
   let testTable: TestTable;

@@ -39,7 +39,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isTerminalNodePhase, nodePhases } from '#domain/nodes';
+import { nodePhases } from '#contract/workflow';
+import { isTerminalNodePhase } from '#domain/nodes';
 
 /** One Argo NodeStatus, as the opaque JSON object the service stores. */
 export type ArgoNode = Record<string, unknown>;

@@ -4,7 +4,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { versionTableNameFor } from '#infrastructure/description';
+import { versionTableNameFor } from '#contract/tables';
 
 export interface SentCommand {
   readonly name: string;

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
-import { versionTableNameFor } from '#infrastructure/description';
+import { versionTableNameFor } from '#contract/tables';
 import { ensureTable } from '#store/table-definition';
 
 /** A table of its own for one suite, and clients bound to DynamoDB Local. */

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { App } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventSource, type HandlerDescription, handlers, routes } from '#infrastructure/description';
+import { eventSource, type HandlerDescription, handlers, routes } from '#contract/api';
 import { WorkflowOffloadStack } from '#infrastructure/stack';
 import { generateNodes } from '#test/argo-generator';
 import { createTestTable, dynamodbEndpoint, type TestTable } from '#test/table';

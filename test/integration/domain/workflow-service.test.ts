@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { versionTableNameFor } from '#contract/tables';
 import {
   ConflictError,
   StoreUnavailableError,
@@ -8,7 +9,6 @@ import {
 } from '#domain/errors';
 import { isTerminalNodePhase, type NodeMap } from '#domain/nodes';
 import { type ServiceSettings, WorkflowService } from '#domain/workflow-service';
-import { versionTableNameFor } from '#infrastructure/description';
 import { DynamoDbStore } from '#store/dynamodb-store';
 import { generateNodes, loadArgoFixtures, mutateNodes } from '#test/argo-generator';
 import { ArgoStyleStore } from '#test/argo-style-store';

@@ -1,12 +1,12 @@
 /**
- * One description, two runtimes: every route of `infrastructure/description.ts`
+ * One contract, two runtimes: every route of `contract/api.ts`
  * is served by the local runtime (`npm start`'s code) through its handler.
  * test/infrastructure/stack.test.ts proves the same routes, and only they,
  * are in the synthesised template.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { routes } from '#infrastructure/description';
+import { routes } from '#contract/api';
 import { type LocalRuntime, startLocalRuntime } from '#local/runtime';
 import { dynamodbEndpoint } from '#test/table';
 

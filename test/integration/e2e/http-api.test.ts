@@ -19,7 +19,7 @@ import {
   ServiceUnavailableError,
   WfoClient,
 } from '#client/wfo-client';
-import { eventSource } from '#infrastructure/description';
+import { eventSource } from '#contract/api';
 import { findFreePort } from '#local/dynamodb-local';
 import { dynamodbEndpoint } from '#test/table';
 

@@ -14,9 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type NodeMap, ServiceUnavailableError, WfoClient } from '#client/wfo-client';
+import type { DynamoDbWiring as Wiring } from '#lambda/wiring';
 import { type DynamoDbLocal, findFreePort, startDynamoDbLocal } from '#local/dynamodb-local';
 import { type LocalRuntime, startLocalRuntime } from '#local/runtime';
-import type { Wiring } from '#store/clients';
 
 let dataDirectory: string;
 let port: number;
@@ -43,7 +43,7 @@ beforeAll(async () => {
     log: () => {},
   });
   // The handlers' own client: the runtime loaded them in this process.
-  wiring = (await import('#store/clients')).serviceFromEnvironment();
+  wiring = (await import('#lambda/wiring')).wiring();
   wiring.documentClient.middlewareStack.add(
     (next, context) => async (args) => {
       const command = String(context.commandName);

@@ -11,8 +11,8 @@ import type {
   Context,
   EventBridgeEvent,
 } from 'aws-lambda';
-import { eventSource } from '#infrastructure/description';
-import type { Wiring } from '#store/clients';
+import { eventSource } from '#contract/api';
+import type { DynamoDbWiring as Wiring } from '#lambda/wiring';
 import { dynamodbEndpoint, type TestTable } from '#test/table';
 
 type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
@@ -71,8 +71,8 @@ export async function loadHandlers(table: TestTable, env: Record<string, string>
     const module = (await import(`../../../functions/handlers/${file}.ts`)) as { handler: EventHandler };
     eventHandlers.set(file, module.handler);
   }
-  const { serviceFromEnvironment } = await import('#store/clients');
-  const wiring = serviceFromEnvironment();
+  const { wiring: processWiring } = await import('#lambda/wiring');
+  const wiring = processWiring();
 
   return {
     wiring,

@@ -13,8 +13,8 @@ import type {
   ScheduledEvent,
 } from 'aws-lambda';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { eventSource } from '#infrastructure/description';
-import { metricNames } from '#infrastructure/metric-names';
+import { eventSource } from '#contract/api';
+import { metricNames } from '#contract/metrics';
 import { createTestTable, dynamodbEndpoint } from '#test/table';
 
 type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
@@ -57,7 +57,7 @@ beforeAll(async () => {
   renewLeases = (
     (await import('../../../functions/handlers/renew-leases.ts')) as { handler: typeof renewLeases }
   ).handler;
-  metrics = (await import('../../../functions/http/observability.ts')).metrics as unknown as typeof metrics;
+  metrics = (await import('../../../functions/lambda/observability.ts')).metrics as unknown as typeof metrics;
 });
 
 afterEach(() => {

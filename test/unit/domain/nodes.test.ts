@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { nodePhases } from '#contract/workflow';
 import { ValidationError } from '#domain/errors';
 import {
   applyNodeChange,
@@ -7,7 +8,6 @@ import {
   failUnfinishedNodes,
   isTerminalNodePhase,
   type NodeMap,
-  nodePhases,
   validateNodeMap,
 } from '#domain/nodes';
 

@@ -16,17 +16,17 @@ vi.hoisted(() => {
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 });
 
+import { eventSource } from '#contract/api';
+import { metricNames } from '#contract/metrics';
 import { StoreUnavailableError, VersionMissingError } from '#domain/errors';
 import { handler as onNodesUpdated } from '#handlers/on-nodes-updated';
 import { handler as onStopRequested } from '#handlers/on-stop-requested';
 import { handler as onWorkflowDeleted } from '#handlers/on-workflow-deleted';
 import { handler as renewLeases } from '#handlers/renew-leases';
-import { logger, metrics } from '#http/observability';
-import { eventSource } from '#infrastructure/description';
-import { metricNames } from '#infrastructure/metric-names';
-import { serviceFromEnvironment } from '#store/clients';
+import { logger, metrics } from '#lambda/observability';
+import { wiring } from '#lambda/wiring';
 
-const { documentClient, service } = serviceFromEnvironment();
+const { documentClient, service } = wiring();
 
 const context = {
   functionName: 'unit-test',

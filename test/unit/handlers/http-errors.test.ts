@@ -20,17 +20,17 @@ vi.hoisted(() => {
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 });
 
+import { metricNames } from '#contract/metrics';
 import { ContentionError, VersionMissingError } from '#domain/errors';
 import { handler as getWorkflow } from '#handlers/get-workflow';
 import { handler as listWorkflows } from '#handlers/list-workflows';
 import { handler as patchNodes } from '#handlers/patch-nodes';
 import { handler as putWorkflow } from '#handlers/put-workflow';
 import { handler as stopWorkflow } from '#handlers/stop-workflow';
-import { logger, metrics } from '#http/observability';
-import { metricNames } from '#infrastructure/metric-names';
-import { serviceFromEnvironment } from '#store/clients';
+import { logger, metrics } from '#lambda/observability';
+import { wiring } from '#lambda/wiring';
 
-const { documentClient, service } = serviceFromEnvironment();
+const { documentClient, service } = wiring();
 
 interface EventInput {
   readonly method: string;

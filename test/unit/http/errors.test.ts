@@ -10,7 +10,7 @@ import {
   VersionNotFoundError,
   WorkflowNotFoundError,
 } from '#domain/errors';
-import { httpErrorOf, isClientError } from '#http/errors';
+import { httpErrorOf, isClientError } from '#lambda/errors';
 
 describe('httpErrorOf', () => {
   it.each([

@@ -8,7 +8,7 @@ import {
   lowerCaseHeaders,
   parseIfMatch,
   parseIfNoneMatch,
-} from '#http/request';
+} from '#lambda/request';
 
 const maxBytes = 64 * 1024;
 

@@ -8,7 +8,7 @@ import {
   putWorkflowBodySchema,
   stopBodySchema,
   uidSchema,
-} from '#http/schemas';
+} from '#lambda/schemas';
 
 describe('uid', () => {
   it('accepts 1-128 of letters, digits and . _ : -', () => {

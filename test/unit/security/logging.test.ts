@@ -24,11 +24,11 @@ vi.hoisted(() => {
   process.env.POWERTOOLS_TRACE_ENABLED = 'false';
 });
 
+import { eventSource } from '#contract/api';
 import { handler as onNodesUpdated } from '#handlers/on-nodes-updated';
 import { handler as patchNodes } from '#handlers/patch-nodes';
 import { handler as putWorkflow } from '#handlers/put-workflow';
-import { eventSource } from '#infrastructure/description';
-import { serviceFromEnvironment } from '#store/clients';
+import { wiring } from '#lambda/wiring';
 
 const context = {
   functionName: 'unit-logging',
@@ -153,7 +153,7 @@ describe('logs at INFO', () => {
   });
 
   it('log nothing of the nodes of a write that succeeds', async () => {
-    const { service } = serviceFromEnvironment();
+    const { service } = wiring();
     vi.spyOn(service, 'persist').mockResolvedValue({
       workflow: {
         uid: 'wf-1',

@@ -2,7 +2,7 @@
  * Powertools Logger, Metrics and Tracer: one instance of each per process,
  * configured from the `POWERTOOLS_*` environment at module load (log level,
  * metrics namespace, `POWERTOOLS_TRACE_ENABLED`, `POWERTOOLS_METRICS_DISABLED`).
- * Metric names and units come from `infrastructure/metric-names.ts`, which the
+ * Metric names and units come from `contract/metrics.ts`, which the
  * dashboard and alarms read too.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -11,14 +11,14 @@ import { Metrics, type MetricUnit } from '@aws-lambda-powertools/metrics';
 type MetricUnitValue = (typeof MetricUnit)[keyof typeof MetricUnit];
 
 import { Tracer } from '@aws-lambda-powertools/tracer';
-import type { WriteResult } from '#domain/workflow-service';
 import {
   defaultMetricsNamespace,
   type MetricName,
   metricNames,
   metricUnits,
   serviceName,
-} from '#infrastructure/metric-names';
+} from '#contract/metrics';
+import type { WriteResult } from '#domain/workflow-service';
 
 export const logger = new Logger({ serviceName });
 

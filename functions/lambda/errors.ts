@@ -6,6 +6,8 @@
  * correlation id, never the error's own text, stack or cause. 503: the
  * failure is transient and the answer carries `Retry-After`.
  */
+
+import { type ErrorCode, errorStatus } from '#contract/workflow';
 import {
   ConflictError,
   type CurrentState,
@@ -17,18 +19,7 @@ import {
   WorkflowNotFoundError,
 } from '#domain/errors';
 
-/** The contract's error codes and their statuses. */
-export const errorStatus = {
-  BadRequest: 400,
-  NotFound: 404,
-  Conflict: 409,
-  PayloadTooLarge: 413,
-  UnsupportedMediaType: 415,
-  InternalError: 500,
-  ServiceUnavailable: 503,
-} as const;
-
-export type ErrorCode = keyof typeof errorStatus;
+export { type ErrorCode, errorStatus };
 
 /** `{"error": "<Code>", "message": "<text for a person>"}`, plus `current` on a 409. */
 export interface ErrorBody {

@@ -7,7 +7,7 @@
  * Powertools' `MetricUnit` and of CloudWatch's `StandardUnit`.
  *
  * @example
- * import { metricNames, metricUnits } from '#infrastructure/metric-names';
+ * import { metricNames, metricUnits } from '#contract/metrics';
  * metrics.addMetric(metricNames.persistLatency, metricUnits[metricNames.persistLatency], elapsedMs);
  */
 

@@ -22,9 +22,9 @@ import type {
   ScheduledEvent,
 } from 'aws-lambda';
 import type { z } from 'zod';
+import { metricNames } from '#contract/metrics';
 import { ConflictError, VersionMissingError } from '#domain/errors';
-import { metricNames } from '#infrastructure/metric-names';
-import { serviceFromEnvironment } from '#store/clients';
+import type { Config } from './config.ts';
 import { type ErrorCode, httpErrorOf } from './errors.ts';
 import { addMetric, logger, metrics, tracer } from './observability.ts';
 import { acceptsGzip, decodeJsonBody, lowerCaseHeaders } from './request.ts';
@@ -167,17 +167,18 @@ export interface HttpHandlerOptions {
  * Wraps an API Gateway v2 handler in the HTTP middleware stack.
  *
  * @example
- * export const handler = httpHandler({ jsonBody: true }, async (event) => {
+ * export const makeStopWorkflow = ({ service, config }: Wiring) =>
+ *   httpHandler(config, { jsonBody: true }, async (event) => {
  *   const body = parseWith(stopBodySchema, event.body, 'request body');
  *   ...
  *   return json(200, workflowBody(result.workflow));
  * });
  */
 export function httpHandler(
+  config: Pick<Config, 'WFO_MAX_BODY_BYTES'>,
   options: HttpHandlerOptions,
   handle: (event: JsonHttpEvent, context: Context) => Promise<HttpResult>,
 ) {
-  const { config } = serviceFromEnvironment();
   const stack = middy<JsonHttpEvent, HttpResult>()
     // A response can be megabytes of nodes: far beyond what an X-Ray segment may carry.
     .use(captureLambdaHandler(tracer, { captureResponse: false }))

@@ -5,14 +5,9 @@
  * each node (`validateNodeMap`) without copying megabytes of JSON.
  */
 import { z } from 'zod';
+import { stopStrategies, type WorkflowPhase, workflowPhases } from '#contract/workflow';
 import { ValidationError } from '#domain/errors';
-import {
-  type NodeMap,
-  stopStrategies,
-  type WorkflowPhase,
-  workflowPhaseRule,
-  workflowPhases,
-} from '#domain/nodes';
+import { type NodeMap, workflowPhaseRule } from '#domain/nodes';
 
 /** Workflow uid: 1-128 of `[A-Za-z0-9._:-]` (Kubernetes uids, and whatever else is safe in a URL and a key). */
 export const uidSchema = z

@@ -1,0 +1,121 @@
+/**
+ * Deployment settings of each handler: memory, timeout, and exactly the
+ * DynamoDB actions its code sends (least privilege). The stack reads them to
+ * build each function and its role; the local runtime reads the timeouts, so
+ * a handler that would time out deployed times out locally too.
+ *
+ * Plain data: no CDK import.
+ */
+import { type HandlerDescription, type HandlerName, handlers } from '#contract/api';
+import type { IndexName } from '#contract/tables';
+
+/** A DynamoDB data-plane action, as the store sends it (`dynamodb:<action>` in IAM). */
+export type TableAction =
+  | 'GetItem'
+  | 'BatchGetItem'
+  | 'Query'
+  | 'PutItem'
+  | 'BatchWriteItem'
+  | 'UpdateItem'
+  | 'DeleteItem';
+
+/** The actions that change an item. */
+export const writeTableActions: readonly TableAction[] = [
+  'PutItem',
+  'BatchWriteItem',
+  'UpdateItem',
+  'DeleteItem',
+];
+
+/**
+ * Exactly the DynamoDB actions a handler's code sends, per resource: the
+ * stack grants these and nothing else, and a test runs every handler against
+ * DynamoDB Local to check it needs no more.
+ */
+export interface TableGrants {
+  /** On the records table itself. */
+  readonly records?: readonly TableAction[];
+  /** Indexes of the records table the handler queries (Query only). */
+  readonly indexes?: readonly IndexName[];
+  /** On the versions table (manifests, history, chunks). */
+  readonly versions?: readonly TableAction[];
+}
+
+export interface HandlerSettings {
+  readonly memoryMb: number;
+  readonly timeoutSeconds: number;
+  /**
+   * What the handler does to the tables. Only the delete handlers hold
+   * `DeleteItem`, and only on the records table (invariant 5: the record
+   * only; its data expires by TTL).
+   */
+  readonly table: TableGrants;
+}
+
+/**
+ * What each kind of operation sends (see `functions/store/`):
+ * - a hydrate reads the record, a manifest (or two, for a delta) and chunks
+ *   in batches;
+ * - a write hydrates what it changes, puts chunks, the manifest and its
+ *   history entry in batches, puts a delta manifest conditionally, renews
+ *   leases with conditional updates, and commits the record with a
+ *   conditional put;
+ * - the renewer finds short leases on the lease index and extends them.
+ */
+const hydrates: TableGrants = { records: ['GetItem'], versions: ['GetItem', 'BatchGetItem'] };
+const writes: TableGrants = {
+  records: ['GetItem', 'PutItem'],
+  versions: ['GetItem', 'BatchGetItem', 'PutItem', 'BatchWriteItem', 'UpdateItem'],
+};
+const deletesRecord: TableGrants = { records: ['DeleteItem'] };
+
+/** HTTP handlers stop a second short of API Gateway's 30 s integration timeout. */
+const httpTimeoutSeconds = 29;
+
+const settings = (table: TableGrants, memoryMb = 1024, timeoutSeconds = httpTimeoutSeconds) => ({
+  memoryMb,
+  timeoutSeconds,
+  table,
+});
+
+export const handlerSettings: Readonly<Record<HandlerName, HandlerSettings>> = {
+  Health: settings({}, 256, 5),
+  PutWorkflow: settings(writes, 1769),
+  PatchNodes: settings(writes),
+  GetWorkflow: settings(hydrates, 1769),
+  ListVersions: settings({ records: ['GetItem'], versions: ['Query'] }, 512),
+  GetVersion: settings(hydrates, 1769),
+  StopWorkflow: settings(writes, 1769),
+  DeleteWorkflow: settings(deletesRecord, 256),
+  ListWorkflows: settings({ indexes: ['byNamespace'] }, 512),
+  OnNodesUpdated: settings(writes),
+  OnStopRequested: settings(writes, 1769),
+  OnWorkflowDeleted: settings(deletesRecord, 256),
+  Renew: settings(
+    { records: ['GetItem', 'UpdateItem'], indexes: ['byLease'], versions: ['GetItem', 'UpdateItem'] },
+    1024,
+    300,
+  ),
+};
+
+/** The settings of one handler of the contract. */
+export function settingsOf(handler: HandlerDescription): HandlerSettings {
+  const found = handlerSettings[handler.name as HandlerName];
+  if (!found) throw new Error(`no deployment settings for handler '${handler.name}'`);
+  return found;
+}
+
+/** True when the handler changes no item. */
+export const isReadOnly = (handler: HandlerDescription): boolean => {
+  const { table } = settingsOf(handler);
+  return ![...(table.records ?? []), ...(table.versions ?? [])].some((action) =>
+    writeTableActions.includes(action),
+  );
+};
+
+/** True when the handler may delete workflow records. */
+export const deletesRecords = (handler: HandlerDescription): boolean =>
+  (settingsOf(handler).table.records ?? []).includes('DeleteItem');
+
+/** Every handler of the contract, for the stack to build. */
+export const allHandlers: readonly HandlerDescription[] = Object.values(handlers);
