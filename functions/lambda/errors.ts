@@ -100,6 +100,3 @@ function serviceUnavailable(message: string, retryAfterSeconds: number): HttpErr
     : defaultRetryAfterSeconds;
   return errorOf('ServiceUnavailable', message, { 'retry-after': String(seconds) });
 }
-
-/** True when the error is the caller's to fix (a 4xx): retrying the same request cannot succeed. */
-export const isClientError = (error: unknown): boolean => httpErrorOf(error).statusCode < 500;
