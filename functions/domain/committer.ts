@@ -272,7 +272,11 @@ export class Committer {
         return;
       }
       storedBytes += entry.chunk.storedBytes;
-      const lease = Math.max(entry.chunk.leaseExpiresAt, recordLease);
+      // The record's lease bounds the current version's items only, never a staged chunk's.
+      const lease =
+        entry.kind === 'reused'
+          ? Math.max(entry.chunk.leaseExpiresAt, recordLease)
+          : entry.chunk.leaseExpiresAt;
       if (lease < renewBefore) {
         if (!seen.has(entry.chunk.chunkId)) toRenew.push(entry.chunk);
         seen.add(entry.chunk.chunkId);

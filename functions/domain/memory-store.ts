@@ -22,6 +22,8 @@ import type {
   ManifestDelta,
   Page,
   StoredChunk,
+  Upload,
+  UploadPart,
   VersionSummary,
   WorkflowRecord,
   WorkflowStore,
@@ -77,6 +79,9 @@ interface Workflow {
   readonly history: Map<string, HistoryItem>;
   /** By `chunkId` or `chunkId#part`. */
   readonly chunks: Map<string, ChunkItem>;
+  readonly uploads: Map<string, Upload & { expiresAt: number }>;
+  /** By upload id, then part number. */
+  readonly uploadParts: Map<string, Map<number, UploadPart & { expiresAt: number }>>;
 }
 
 const chunkKeys = (ref: ChunkRef): string[] =>
@@ -130,7 +135,13 @@ export class MemoryStore implements WorkflowStore {
   private workflow(uid: string): Workflow {
     let found = this.workflows.get(uid);
     if (!found) {
-      found = { manifests: new Map(), history: new Map(), chunks: new Map() };
+      found = {
+        manifests: new Map(),
+        history: new Map(),
+        chunks: new Map(),
+        uploads: new Map(),
+        uploadParts: new Map(),
+      };
       this.workflows.set(uid, found);
     }
     return found;
@@ -151,6 +162,20 @@ export class MemoryStore implements WorkflowStore {
         for (const [key, item] of items) {
           if (item.expiresAt < nowSeconds) {
             items.delete(key);
+            removed++;
+          }
+        }
+      }
+      for (const [uploadId, upload] of workflow.uploads) {
+        if (upload.expiresAt < nowSeconds) {
+          workflow.uploads.delete(uploadId);
+          removed++;
+        }
+      }
+      for (const parts of workflow.uploadParts.values()) {
+        for (const [number, part] of parts) {
+          if (part.expiresAt < nowSeconds) {
+            parts.delete(number);
             removed++;
           }
         }
@@ -413,6 +438,34 @@ export class MemoryStore implements WorkflowStore {
         ? { next: encodeToken({ lease: last.leaseExpiresAt, uid: last.uid }) }
         : {}),
     };
+  }
+
+  async putUpload(upload: Upload): Promise<WriteCost> {
+    this.workflow(upload.uid).uploads.set(upload.uploadId, structuredClone(upload));
+    return costOf([200]);
+  }
+
+  async getUpload(uid: string, uploadId: string): Promise<Upload | undefined> {
+    const upload = this.workflows.get(uid)?.uploads.get(uploadId);
+    return upload ? structuredClone(upload) : undefined;
+  }
+
+  async putUploadPart(uid: string, uploadId: string, part: UploadPart): Promise<WriteCost> {
+    const all = this.workflow(uid).uploadParts;
+    let parts = all.get(uploadId);
+    if (!parts) {
+      parts = new Map();
+      all.set(uploadId, parts);
+    }
+    parts.set(part.partNumber, structuredClone(part));
+    return costOf([part.buckets.length * 56]);
+  }
+
+  async listUploadParts(uid: string, uploadId: string): Promise<UploadPart[]> {
+    const parts = this.workflows.get(uid)?.uploadParts.get(uploadId);
+    return [...(parts?.values() ?? [])]
+      .sort((a, b) => a.partNumber - b.partNumber)
+      .map((part) => structuredClone(part));
   }
 
   async minimumLease(): Promise<number | undefined> {

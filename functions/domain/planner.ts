@@ -33,7 +33,14 @@ export interface VersionPlan {
 
 export type PlanEntry =
   | { readonly kind: 'new'; readonly bucket: PreparedBucket }
-  | { readonly kind: 'reused'; readonly chunk: ManifestChunk };
+  /** A chunk of the current version: its lease is at least the record's. */
+  | { readonly kind: 'reused'; readonly chunk: ManifestChunk }
+  /** A chunk stored outside the current version (by an upload part): its own lease only. */
+  | { readonly kind: 'staged'; readonly chunk: ManifestChunk };
+
+/** The chunk id a plan entry stands for. */
+export const entryChunkId = (entry: PlanEntry): string =>
+  entry.kind === 'new' ? entry.bucket.chunkId : entry.chunk.chunkId;
 
 /** The ids a change touches, by the bucket they live in. */
 const affectedBuckets = (change: NodeChange, bucketCount: number): number[] => [

@@ -129,6 +129,38 @@ export interface Page<T> {
   readonly next?: string;
 }
 
+/** A staged upload: a large save sent in parts, invisible until its commit. */
+export interface Upload {
+  readonly uid: string;
+  readonly uploadId: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly phase?: string;
+  readonly message?: string;
+  /** Nodes the whole map will have, as declared when the upload began. */
+  readonly nodeCount: number;
+  readonly bucketCount: number;
+  /** The version the record pointed at when the upload began: buckets not uploaded are taken from it. */
+  readonly baseVersion?: string;
+  readonly createdAt: string;
+  /** Epoch seconds; the TTL attribute. An upload never committed expires. */
+  readonly expiresAt: number;
+}
+
+/** One bucket an upload part stored as a chunk. */
+export interface UploadedBucket extends ManifestChunk {
+  readonly index: number;
+  readonly nodeCount: number;
+  readonly rawBytes: number;
+}
+
+export interface UploadPart {
+  readonly partNumber: number;
+  readonly buckets: readonly UploadedBucket[];
+  /** Epoch seconds; the TTL attribute. */
+  readonly expiresAt: number;
+}
+
 export interface WorkflowStore {
   /** Strongly consistent read of the record. */
   getRecord(uid: string): Promise<WorkflowRecord | undefined>;
@@ -187,6 +219,13 @@ export interface WorkflowStore {
   findShortLeases(before: number, limit: number, cursor?: string): Promise<Page<LeaseEntry>>;
   /** The smallest lease of any record, or undefined when there is none. */
   minimumLease(): Promise<number | undefined>;
+  /** Stores an upload (immutable; expires by TTL). */
+  putUpload(upload: Upload): Promise<WriteCost>;
+  getUpload(uid: string, uploadId: string): Promise<Upload | undefined>;
+  /** Stores one part's list of uploaded buckets; putting a part number again replaces it. */
+  putUploadPart(uid: string, uploadId: string, part: UploadPart): Promise<WriteCost>;
+  /** Every part of an upload, by part number. */
+  listUploadParts(uid: string, uploadId: string): Promise<UploadPart[]>;
   /** Sets the record's lease if it still points at `nodeStatusVersion`. */
   renewRecordLease(uid: string, nodeStatusVersion: string, leaseExpiresAt: number): Promise<boolean>;
 }

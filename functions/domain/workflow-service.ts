@@ -25,6 +25,7 @@ import {
   VersionNotFoundError,
   WorkflowNotFoundError,
 } from './errors.ts';
+import { type NodePage, NodePageReader, type NodePageRequest } from './node-pages.ts';
 import {
   applyNodeChange,
   diffNodeMaps,
@@ -43,9 +44,18 @@ import { Planner } from './planner.ts';
 import { Renewer, type RenewReport } from './renewer.ts';
 import { Retention } from './retention.ts';
 import type { Page, VersionSummary, WorkflowRecord, WorkflowStore, WorkflowSummary } from './store.ts';
+import { type BeginUploadInput, type BegunUpload, type UploadPartResult, Uploads } from './uploads.ts';
 import { VersionReader } from './version-reader.ts';
 
-export type { RenewReport, WriteStats };
+export type {
+  BeginUploadInput,
+  BegunUpload,
+  NodePage,
+  NodePageRequest,
+  RenewReport,
+  UploadPartResult,
+  WriteStats,
+};
 
 export interface ServiceSettings {
   readonly retentionSeconds: number;
@@ -99,6 +109,11 @@ export interface PersistInput {
 
 export interface PatchInput {
   readonly uid: string;
+  /**
+   * The version the delta was computed from. A record at another version is
+   * a conflict (as a stale If-Match is) unless the delta is re-applied.
+   */
+  readonly baseVersion?: string;
   readonly set?: NodeMap;
   readonly remove?: readonly string[];
   readonly phase?: string;
@@ -143,6 +158,8 @@ export class WorkflowService {
   private readonly planner: Planner;
   private readonly committer: Committer;
   private readonly renewer: Renewer;
+  private readonly pages: NodePageReader;
+  private readonly uploads: Uploads;
 
   constructor(
     private readonly store: WorkflowStore,
@@ -161,6 +178,8 @@ export class WorkflowService {
       now,
     });
     this.renewer = new Renewer(store, retention, now);
+    this.pages = new NodePageReader(this.reader, toSummary);
+    this.uploads = new Uploads(store, this.reader, this.committer, retention, this.settings);
   }
 
   // ---------------------------------------------------------------- reads
@@ -212,6 +231,14 @@ export class WorkflowService {
     }
     // The chain starts at the version the record points at: only the first is current.
     return committed.map((version, index) => ({ ...version, current: index === 0 }));
+  }
+
+  /**
+   * One page of a version's nodes, or of the change since a version the
+   * caller holds; the caller pins the version for the next page.
+   */
+  async readNodes(request: NodePageRequest): Promise<NodePage> {
+    return this.pages.read(request);
   }
 
   async listWorkflows(namespace: string, limit: number, cursor?: string): Promise<Page<WorkflowSummary>> {
@@ -322,13 +349,18 @@ export class WorkflowService {
       async () => {
         const record = await this.reader.requireRecord(input.uid);
         let reapplied = false;
-        if (conditions.ifMatch !== undefined && String(record.resourceVersion) !== conditions.ifMatch) {
+        const staleMatch =
+          conditions.ifMatch !== undefined && String(record.resourceVersion) !== conditions.ifMatch;
+        const staleBase = input.baseVersion !== undefined && record.nodeStatusVersion !== input.baseVersion;
+        if (staleMatch || staleBase) {
           // A retry of a patch that already committed finds its own result: not a conflict.
           if (await this.isOwnPatchResult(record, conditions.ifMatch, change, input))
             return { ...unchangedOutcome(record), reapplied: false };
           if (!conditions.reapply) {
             throw new ConflictError(
-              `resourceVersion is ${record.resourceVersion}, not ${conditions.ifMatch}: reload and retry, or send onConflict=reapply`,
+              staleMatch
+                ? `resourceVersion is ${record.resourceVersion}, not ${conditions.ifMatch}: reload and retry, or send onConflict=reapply`
+                : `the workflow is at version ${record.nodeStatusVersion}, not baseVersion ${input.baseVersion}: read the change since your version and retry, or send onConflict=reapply`,
               currentOf(record),
             );
           }
@@ -399,6 +431,63 @@ export class WorkflowService {
     return { ...result, conflicts };
   }
 
+  /** Begins a staged upload of a map of `nodeCount` nodes (see `uploads.ts`). */
+  async beginUpload(input: BeginUploadInput): Promise<BegunUpload> {
+    return this.uploads.begin(input);
+  }
+
+  /** Stores whole buckets of an upload as chunks, invisible until the commit. */
+  async putUploadPart(
+    uid: string,
+    uploadId: string,
+    partNumber: number,
+    buckets: Readonly<Record<string, NodeMap>>,
+  ): Promise<UploadPartResult> {
+    return this.uploads.putPart(uid, uploadId, partNumber, buckets);
+  }
+
+  /**
+   * Commits an upload with the conditions of a PUT. When the record is where
+   * the upload can stand on it, the staged chunks become the next version as
+   * they are; a re-apply or a stopped workflow merges node by node, as a PUT
+   * of the whole map would. Committing again finds its own result.
+   */
+  async commitUpload(
+    uid: string,
+    uploadId: string,
+    options: { readonly baseVersion?: string } = {},
+    conditions: WriteConditions = {},
+  ): Promise<WriteResult> {
+    const upload = await this.uploads.requireUpload(uid, uploadId);
+    if (conditions.reapply && conditions.ifMatch !== undefined && options.baseVersion === undefined) {
+      throw new ValidationError(
+        'onConflict=reapply needs baseVersion: the version your nodes were derived from',
+      );
+    }
+    const plan = await this.uploads.plan(upload);
+    if (plan.nodeCount > this.settings.maxNodes) {
+      throw new PayloadTooLargeError(
+        `the upload holds ${plan.nodeCount} nodes; the limit is ${this.settings.maxNodes}`,
+      );
+    }
+    const { result, conflicts } = await this.uploads.commitStaged(upload, plan, conditions);
+    if (result !== 'slow') return { ...result, conflicts };
+    const nodes = await this.uploads.hydrate(upload, plan);
+    const merged = await this.persist(
+      {
+        uid,
+        namespace: upload.namespace,
+        name: upload.name,
+        ...(upload.phase === undefined ? {} : { phase: upload.phase }),
+        ...(upload.message === undefined ? {} : { message: upload.message }),
+        nodes,
+        ...(options.baseVersion === undefined ? {} : { baseVersion: options.baseVersion }),
+      },
+      conditions,
+    );
+    return { ...merged, conflicts: merged.conflicts + conflicts };
+  }
+
   /** Deletes the record only; the versions expire by TTL (invariant 5). */
   async deleteWorkflow(uid: string): Promise<void> {
     if (!(await this.store.deleteRecord(uid))) throw new WorkflowNotFoundError(uid);
@@ -426,7 +515,7 @@ export class WorkflowService {
 
   /**
    * True when `record` is exactly what this patch makes of the state `ifMatch`
-   * names: one commit after it, from the version it pointed at, and that
+   * (or `baseVersion`) names: one commit after it, from the version it pointed at, and that
    * version with this delta applied is the current one. A retried request
    * whose first attempt committed (its answer lost on the way) then gets its
    * result instead of a 409. Anything else that happened in between (another
@@ -439,13 +528,14 @@ export class WorkflowService {
    */
   private async isOwnPatchResult(
     record: WorkflowRecord,
-    ifMatch: string,
+    ifMatch: string | undefined,
     change: NodeChange,
     input: PatchInput,
   ): Promise<boolean> {
-    if (String(record.resourceVersion - 1) !== ifMatch) return false;
+    if (ifMatch !== undefined && String(record.resourceVersion - 1) !== ifMatch) return false;
     const base = record.previousNodeStatusVersion;
     if (base === undefined || record.shutdown !== undefined) return false;
+    if (input.baseVersion !== undefined && input.baseVersion !== base) return false;
     if (input.phase !== undefined && input.phase !== record.phase) return false;
     if (input.message !== undefined && input.message !== record.message) return false;
     try {

@@ -87,6 +87,12 @@ export function json(
   };
 }
 
+/** 304: the caller's copy is current; the same cache headers, no body. */
+export const notModified = (headers: Record<string, string>): APIGatewayProxyStructuredResultV2 => ({
+  statusCode: 304,
+  headers,
+});
+
 /** 204, no body. */
 export const noContent = (): APIGatewayProxyStructuredResultV2 => ({ statusCode: 204, headers: {} });
 

@@ -5,7 +5,8 @@
  * - `records.ts`: the record, its commit point (a conditional put), deletion, its lease;
  * - `chunks.ts`: chunk items, read in batches (eventually consistent first), put, renewed;
  * - `manifests.ts`: manifests (whole or delta) and history entries;
- * - `indexes.ts`: the namespace listing and the lease index.
+ * - `indexes.ts`: the namespace listing and the lease index;
+ * - `uploads.ts`: staged uploads and their parts.
  *
  * Keys are in `keys.ts` (table and index names from `contract/tables.ts`),
  * item mapping in `items.ts`, the batch retry loop in `batch.ts`, the
@@ -24,6 +25,8 @@ import type {
   ManifestDelta,
   Page,
   StoredChunk,
+  Upload,
+  UploadPart,
   VersionSummary,
   WorkflowRecord,
   WorkflowStore,
@@ -35,6 +38,7 @@ import type { StoreContext } from './context.ts';
 import { IndexStore } from './indexes.ts';
 import { ManifestStore } from './manifests.ts';
 import { RecordStore } from './records.ts';
+import { UploadStore } from './uploads.ts';
 
 export { translateStoreError } from './errors.ts';
 export { leaseShardOf } from './keys.ts';
@@ -58,6 +62,7 @@ export class DynamoDbStore implements WorkflowStore {
   private readonly chunks: ChunkStore;
   private readonly manifests: ManifestStore;
   private readonly indexes: IndexStore;
+  private readonly uploads: UploadStore;
 
   constructor(
     protected readonly client: DynamoDBDocumentClient,
@@ -80,6 +85,7 @@ export class DynamoDbStore implements WorkflowStore {
     this.chunks = new ChunkStore(context);
     this.manifests = new ManifestStore(context);
     this.indexes = new IndexStore(context);
+    this.uploads = new UploadStore(context);
   }
 
   getRecord(uid: string): Promise<WorkflowRecord | undefined> {
@@ -150,6 +156,22 @@ export class DynamoDbStore implements WorkflowStore {
 
   findShortLeases(before: number, limit: number, cursor?: string): Promise<Page<LeaseEntry>> {
     return this.indexes.findShortLeases(before, limit, cursor);
+  }
+
+  putUpload(upload: Upload): Promise<WriteCost> {
+    return this.uploads.putUpload(upload);
+  }
+
+  getUpload(uid: string, uploadId: string): Promise<Upload | undefined> {
+    return this.uploads.getUpload(uid, uploadId);
+  }
+
+  putUploadPart(uid: string, uploadId: string, part: UploadPart): Promise<WriteCost> {
+    return this.uploads.putUploadPart(uid, uploadId, part);
+  }
+
+  listUploadParts(uid: string, uploadId: string): Promise<UploadPart[]> {
+    return this.uploads.listUploadParts(uid, uploadId);
   }
 
   minimumLease(): Promise<number | undefined> {

@@ -7,6 +7,8 @@
  * | versions | manifest | `WF#<uid>` | `V#<nodeStatusVersion>`               |
  * | versions | history  | `WF#<uid>` | `T#<createdAt>#<nodeStatusVersion>`   |
  * | versions | chunk    | `WF#<uid>` | `C#<chunkId>` (`#<part>` when split)  |
+ * | versions | upload   | `WF#<uid>` | `U#<uploadId>`                        |
+ * | versions | part     | `WF#<uid>` | `U#<uploadId>#P#<partNumber>`         |
  *
  * Records carry the index keys (`namespaceKey`/`namespaceSort`,
  * `leaseShard`/`leaseExpiresAt`); nothing in the versions table has an index
@@ -24,6 +26,12 @@ export const historyKey = (createdAt: string, nodeStatusVersion: string): string
 export const historyPrefix = 'T#';
 export const namespaceKey = (namespace: string): string => `NS#${namespace}`;
 export const namespaceSort = (name: string, uid: string): string => `${name}#${uid}`;
+
+export const uploadKey = (uploadId: string): string => `U#${uploadId}`;
+/** Part numbers are zero-padded so that key order is part order. */
+export const uploadPartKey = (uploadId: string, partNumber: number): string =>
+  `U#${uploadId}#P#${String(partNumber).padStart(6, '0')}`;
+export const uploadPartPrefix = (uploadId: string): string => `U#${uploadId}#P#`;
 
 /** The sort keys of a chunk's items: one, or one per part. */
 export const chunkKeys = (ref: ChunkRef): string[] =>

@@ -30,6 +30,7 @@ const reviewedExpressions = new Set([
   '#shard = :shard',
   'SET leaseExpiresAt = :lease',
   'nodeStatusVersion = :version AND leaseExpiresAt < :lease',
+  'pk = :pk AND begins_with(sk, :parts)',
 ]);
 const reviewedNames = new Set(['namespaceKey', 'leaseShard', 'leaseExpiresAt', 'base']);
 const reviewedPlaceholders = new Set([
@@ -42,6 +43,7 @@ const reviewedPlaceholders = new Set([
   ':before',
   ':lease',
   ':version',
+  ':parts',
 ]);
 
 /** Inputs an attacker might try; none is a substring of a reviewed expression. */
@@ -252,6 +254,22 @@ async function driveEveryMethod(text: string): Promise<Sent[]> {
   );
   await store.minimumLease();
   await store.renewRecordLease(text, text, 300);
+  await store.putUpload({
+    uid: text,
+    uploadId: text,
+    namespace: text,
+    name: text,
+    phase: text,
+    message: text,
+    nodeCount: 1,
+    bucketCount: 1,
+    baseVersion: text,
+    createdAt: text,
+    expiresAt: 100,
+  });
+  await store.getUpload(text, text);
+  await store.putUploadPart(text, text, { partNumber: 1, buckets: [], expiresAt: 100 });
+  await store.listUploadParts(text, text);
   return sent;
 }
 
