@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type CliClient, type CliIo, defaultBaseUrl, exitCodes, main, usage } from '#client/cli';
+import { type CliClient, type CliIo, defaultBaseUrl, exitCodes, main, usage } from '#client/cli/main';
 import {
   ConflictError,
   ConnectionError,

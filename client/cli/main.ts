@@ -25,7 +25,7 @@ import {
   type WorkflowMetadata,
   type WorkflowPage,
   type WriteStats,
-} from './wfo-client.ts';
+} from '../wfo-client.ts';
 
 export const exitCodes = { ok: 0, failure: 1, usage: 2, notFound: 3, conflict: 4 } as const;
 
@@ -403,7 +403,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   };
   if (argv[0] === 'race') {
     // The harness has its own options and its own DynamoDB Local; loaded only when asked for.
-    const { raceMain } = await import('../bench/race.ts');
+    const { raceMain } = await import('../../bench/race.ts');
     return raceMain(argv.slice(1), io);
   }
   try {
