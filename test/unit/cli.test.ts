@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type CliClient, type CliIo, defaultBaseUrl, exitCodes, main, usage } from '#client/cli/main';
+import { type CliClient, type CliIo, defaultBaseUrl, exitCodes, usage } from '#client/cli/args';
+import { main } from '#client/cli/main';
 import {
   ConflictError,
   ConnectionError,
