@@ -61,8 +61,8 @@ Commands:
   list <namespace> [--limit N] [--next TOKEN | --all]
                                            list the workflows of a namespace, one page or all
   health                                   check that the service answers
-  race [options]                           run the race harness on DynamoDB Local, not on the
-                                           service ('wfo race --help'; same as npm run race)
+
+The race harness is not a wfo command: run 'npm run race' in the repository.
 
 Options:
   --url URL           service base URL (default: $WFO_URL, else ${defaultBaseUrl})

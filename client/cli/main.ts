@@ -44,6 +44,21 @@ const commands: Readonly<Record<string, Command>> = {
 };
 
 /**
+ * Commands `wfo` no longer has, and where they went. The race harness was one:
+ * it needs the benchmark code and DynamoDB Local, while the CLI and its client
+ * depend on Node built-ins only.
+ */
+const movedCommands: Readonly<Record<string, string>> = {
+  race: "the race harness is 'npm run race' in the repository (it starts its own DynamoDB Local)",
+};
+
+/** An unknown command that used to exist: a usage error that says where it went. */
+function unknownIfMoved(name: string): void {
+  const movedTo = Object.hasOwn(movedCommands, name) ? movedCommands[name] : undefined;
+  if (movedTo !== undefined) throw new UsageError(`unknown command '${name}': ${movedTo}`);
+}
+
+/**
  * Runs one `wfo` command. Returns the exit code (see {@link exitCodes})
  * instead of exiting, so it can be called from tests.
  *
@@ -57,12 +72,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     io.stderr.write(`wfo: ${oneLine(message)}\n`);
     return code;
   };
-  if (argv[0] === 'race') {
-    // The harness has its own options and its own DynamoDB Local; loaded only when asked for.
-    const { raceMain } = await import('../../bench/race.ts');
-    return raceMain(argv.slice(1), io);
-  }
   try {
+    // Checked before parsing: the old `wfo race --workflows N` would otherwise fail on the
+    // harness's options, and the message would not say where the harness went.
+    if (argv[0] !== undefined) unknownIfMoved(argv[0]);
     let parsed: ReturnType<typeof parse>;
     try {
       parsed = parse([...argv]);
@@ -80,7 +93,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       return exitCodes.usage;
     }
     const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
-    if (command === undefined) throw new UsageError(`unknown command '${name}'`);
+    if (command === undefined) {
+      unknownIfMoved(name);
+      throw new UsageError(`unknown command '${name}'`);
+    }
     checkCommandLine(name, command, values, rest);
 
     const baseUrl = resolveBaseUrl(values.url, io.env);
