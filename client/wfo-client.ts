@@ -39,6 +39,52 @@ export type StopStrategy = (typeof stopStrategies)[number];
  * (equal to its key when present), `phase`, `message` and `finishedAt`; it
  * round-trips exactly.
  */
+/** Argo's `WorkflowPhase` values: the only workflow phases the service accepts (or none). */
+export const workflowPhases = ['Pending', 'Running', 'Succeeded', 'Failed', 'Error'] as const;
+
+/** The error codes the service answers with, and their HTTP statuses. */
+export const errorCodes = {
+  BadRequest: 400,
+  NotFound: 404,
+  Conflict: 409,
+  Gone: 410,
+  PayloadTooLarge: 413,
+  UnsupportedMediaType: 415,
+  InternalError: 500,
+  ServiceUnavailable: 503,
+} as const;
+
+/**
+ * The routes this client calls, as the service declares them (`{param}`
+ * placeholders); a test pins them to the service's contract.
+ */
+export const clientRoutes = {
+  health: { method: 'GET', path: '/healthz' },
+  putWorkflow: { method: 'PUT', path: '/v1/workflows/{uid}' },
+  patchNodes: { method: 'PATCH', path: '/v1/workflows/{uid}/nodes' },
+  getWorkflow: { method: 'GET', path: '/v1/workflows/{uid}' },
+  listVersions: { method: 'GET', path: '/v1/workflows/{uid}/versions' },
+  getVersion: { method: 'GET', path: '/v1/workflows/{uid}/versions/{version}' },
+  stopWorkflow: { method: 'POST', path: '/v1/workflows/{uid}/stop' },
+  deleteWorkflow: { method: 'DELETE', path: '/v1/workflows/{uid}' },
+  listWorkflows: { method: 'GET', path: '/v1/namespaces/{namespace}/workflows' },
+  readNodes: { method: 'GET', path: '/v1/workflows/{uid}/nodes' },
+  beginUpload: { method: 'POST', path: '/v1/workflows/{uid}/uploads' },
+  putUploadPart: { method: 'PUT', path: '/v1/workflows/{uid}/uploads/{uploadId}/parts/{partNumber}' },
+  commitUpload: { method: 'POST', path: '/v1/workflows/{uid}/uploads/{uploadId}/commit' },
+} as const satisfies Record<string, { method: RequestSpec['method']; path: string }>;
+
+type RouteName = keyof typeof clientRoutes;
+
+/** A route's path with its parameters filled in, each encoded as one segment. */
+function routePath(name: RouteName, parameters: Readonly<Record<string, string | number>>): string {
+  return clientRoutes[name].path.replace(/\{([A-Za-z]+)\}/g, (_match, parameter: string) => {
+    const value = parameters[parameter];
+    if (value === undefined) throw new Error(`route ${name} needs ${parameter}`);
+    return pathSegment(String(value));
+  });
+}
+
 export type NodeStatus = { [key: string]: JsonValue };
 
 /** `nodeId -> NodeStatus`, as Argo keeps it in `status.nodes`. */
@@ -150,6 +196,55 @@ export interface WorkflowPage {
   readonly next?: string;
 }
 
+/** One page of `GET /v1/workflows/{uid}/nodes` (docs/protocol.md). */
+export interface NodesPage {
+  /** How the workflow is now; on an unpinned first page only. */
+  readonly workflow?: WorkflowMetadata;
+  /** The version the page is from. */
+  readonly nodeStatusVersion: string;
+  readonly codec: string;
+  readonly bucketCount: number;
+  /** A full read: the nodes of the buckets this page covers. */
+  readonly nodes?: NodeMap;
+  /** A read since a version: that version, nodes new or changed since, ids gone. */
+  readonly since?: string;
+  readonly set?: NodeMap;
+  readonly remove?: string[];
+  /** Token of the next page; absent on the last. */
+  readonly next?: string;
+}
+
+export interface BegunUpload {
+  readonly uid: string;
+  readonly uploadId: string;
+  readonly bucketCount: number;
+  readonly expiresAt: string;
+  /** Most JSON a part should carry before compression. */
+  readonly partBytes: number;
+  /** The version the buckets not sent are taken from, with its chunk id per bucket. */
+  readonly baseVersion?: string;
+  readonly baseChunkIds?: string[];
+}
+
+export interface UploadPartResponse {
+  readonly uploadId: string;
+  readonly partNumber: number;
+  readonly buckets: number;
+  readonly write: {
+    readonly chunksWritten: number;
+    readonly bytesWritten: number;
+    readonly writeUnits: number;
+  };
+}
+
+export interface BeginUploadBody {
+  readonly namespace: string;
+  readonly name: string;
+  readonly phase?: string;
+  readonly message?: string;
+  readonly nodeCount: number;
+}
+
 export interface HealthResponse {
   readonly status: string;
 }
@@ -235,6 +330,14 @@ export class ConflictError extends WfoApiError {
     options: WfoApiErrorOptions = {},
   ) {
     super(message, { status: 409, code: 'Conflict', ...options });
+  }
+}
+
+/** 410: a version the caller holds (`since`, or a page token's) is past retention: read from the start. */
+export class GoneError extends WfoApiError {
+  override readonly name: string = 'GoneError';
+  constructor(message: string, options: WfoApiErrorOptions = {}) {
+    super(message, { status: 410, code: 'Gone', ...options });
   }
 }
 
@@ -402,7 +505,7 @@ export class WfoClient {
 
   /** `GET /healthz`. */
   async health(): Promise<HealthResponse> {
-    return (await this.request<HealthResponse>({ method: 'GET', path: '/healthz' })).body;
+    return (await this.request<HealthResponse>({ method: 'GET', path: routePath('health', {}) })).body;
   }
 
   /**
@@ -416,7 +519,7 @@ export class WfoClient {
   ): Promise<WithEtag<WriteResponse> & { readonly created: boolean }> {
     const response = await this.request<WriteResponse>({
       method: 'PUT',
-      path: workflowPath(uid),
+      path: routePath('putWorkflow', { uid }),
       query: { onConflict: options.onConflict },
       body,
       headers: { 'if-match': quoteEtag(options.ifMatch), 'if-none-match': options.ifNoneMatch },
@@ -432,7 +535,7 @@ export class WfoClient {
   ): Promise<WithEtag<WriteResponse>> {
     const response = await this.request<WriteResponse>({
       method: 'PATCH',
-      path: `${workflowPath(uid)}/nodes`,
+      path: routePath('patchNodes', { uid }),
       query: { onConflict: options.onConflict },
       body: delta,
       headers: { 'if-match': quoteEtag(options.ifMatch) },
@@ -442,37 +545,44 @@ export class WfoClient {
 
   /** `GET /v1/workflows/{uid}`: the hydrated workflow. */
   async getWorkflow(uid: string): Promise<WithEtag<WorkflowResponse>> {
-    return withEtag(await this.request<WorkflowResponse>({ method: 'GET', path: workflowPath(uid) }));
+    return withEtag(
+      await this.request<WorkflowResponse>({ method: 'GET', path: routePath('getWorkflow', { uid }) }),
+    );
   }
 
   /** `GET /v1/workflows/{uid}/versions`: versions within retention, newest first. */
   async listVersions(uid: string): Promise<VersionList> {
-    return (await this.request<VersionList>({ method: 'GET', path: `${workflowPath(uid)}/versions` })).body;
+    return (await this.request<VersionList>({ method: 'GET', path: routePath('listVersions', { uid }) }))
+      .body;
   }
 
   /** `GET /v1/workflows/{uid}/versions/{version}`: one version's nodes, current or superseded. */
   async getVersion(uid: string, nodeStatusVersion: string): Promise<VersionResponse> {
-    const path = `${workflowPath(uid)}/versions/${pathSegment(nodeStatusVersion)}`;
+    const path = routePath('getVersion', { uid, version: nodeStatusVersion });
     return (await this.request<VersionResponse>({ method: 'GET', path })).body;
   }
 
   /** `POST /v1/workflows/{uid}/stop`: idempotent; 409 if the workflow already completed. */
   async stopWorkflow(uid: string, request: StopWorkflowRequest): Promise<WithEtag<StopResponse>> {
     return withEtag(
-      await this.request<StopResponse>({ method: 'POST', path: `${workflowPath(uid)}/stop`, body: request }),
+      await this.request<StopResponse>({
+        method: 'POST',
+        path: routePath('stopWorkflow', { uid }),
+        body: request,
+      }),
     );
   }
 
   /** `DELETE /v1/workflows/{uid}`: removes the record; its data expires by TTL. */
   async deleteWorkflow(uid: string): Promise<void> {
-    await this.request<unknown>({ method: 'DELETE', path: workflowPath(uid) });
+    await this.request<unknown>({ method: 'DELETE', path: routePath('deleteWorkflow', { uid }) });
   }
 
   /** `GET /v1/namespaces/{ns}/workflows`: one page. Pass `next` from the previous page to continue. */
   async listWorkflows(namespace: string, options: ListWorkflowsOptions = {}): Promise<WorkflowPage> {
     const response = await this.request<WorkflowPage>({
       method: 'GET',
-      path: `/v1/namespaces/${pathSegment(namespace)}/workflows`,
+      path: routePath('listWorkflows', { namespace }),
       query: { limit: options.limit, next: options.next },
     });
     return response.body;
@@ -489,6 +599,54 @@ export class WfoClient {
       yield* page.items;
       next = page.next;
     } while (next !== undefined && next !== '');
+  }
+
+  /**
+   * `GET /v1/workflows/{uid}/nodes`: one page of a version's nodes, or of
+   * the change since `since`. Pass the previous page's `next` to continue.
+   */
+  async readNodes(
+    uid: string,
+    options: { readonly since?: string; readonly next?: string } = {},
+  ): Promise<NodesPage> {
+    const query = options.next === undefined ? { since: options.since } : { next: options.next };
+    return (await this.request<NodesPage>({ method: 'GET', path: routePath('readNodes', { uid }), query }))
+      .body;
+  }
+
+  /** `POST /v1/workflows/{uid}/uploads`: begin a staged upload of a map of `nodeCount` nodes. */
+  async beginUpload(uid: string, body: BeginUploadBody): Promise<BegunUpload> {
+    return (
+      await this.request<BegunUpload>({ method: 'POST', path: routePath('beginUpload', { uid }), body })
+    ).body;
+  }
+
+  /** `PUT .../uploads/{uploadId}/parts/{partNumber}`: whole buckets, by bucket index. */
+  async putUploadPart(
+    uid: string,
+    uploadId: string,
+    partNumber: number,
+    buckets: Readonly<Record<number, NodeMap>>,
+  ): Promise<UploadPartResponse> {
+    const path = routePath('putUploadPart', { uid, uploadId, partNumber });
+    return (await this.request<UploadPartResponse>({ method: 'PUT', path, body: { buckets } })).body;
+  }
+
+  /** `POST .../uploads/{uploadId}/commit`, with the conditions of a PUT. */
+  async commitUpload(
+    uid: string,
+    uploadId: string,
+    body: { readonly baseVersion?: string } = {},
+    options: PutWorkflowOptions = {},
+  ): Promise<WithEtag<WriteResponse> & { readonly created: boolean }> {
+    const response = await this.request<WriteResponse>({
+      method: 'POST',
+      path: routePath('commitUpload', { uid, uploadId }),
+      query: { onConflict: options.onConflict },
+      body,
+      headers: { 'if-match': quoteEtag(options.ifMatch), 'if-none-match': options.ifNoneMatch },
+    });
+    return { ...withEtag(response), created: response.status === 201 };
   }
 
   /** `POST /events`: deliver events as EventBridge would (local runtime). */
@@ -555,8 +713,6 @@ export class WfoClient {
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-const workflowPath = (uid: string): string => `/v1/workflows/${pathSegment(uid)}`;
 
 /** Encodes one path segment; `:` is legal in a segment (and in uids) so it stays readable. */
 const pathSegment = (value: string): string => encodeURIComponent(value).replaceAll('%3A', ':');
@@ -640,6 +796,8 @@ function toApiError(response: Response, body: unknown): WfoApiError {
       return new NotFoundError(message, options);
     case 409:
       return new ConflictError(message, currentState(fields.current), options);
+    case 410:
+      return new GoneError(message, options);
     case 413:
       return new PayloadTooLargeError(message, options);
     case 415:
