@@ -8,8 +8,18 @@
  * `main` takes its streams, environment and client as arguments so tests run
  * it without spawning a process or opening a socket.
  */
-import { ConflictError, NotFoundError, WfoApiError, WfoClient } from '../wfo-client.ts';
+import { defaultCacheDirectory, NodeCache } from '../cache.ts';
+import { SyncClient, type SyncProgressEvent } from '../sync.ts';
 import {
+  ConflictError,
+  NotFoundError,
+  type PutWorkflowBody,
+  type PutWorkflowOptions,
+  WfoApiError,
+  WfoClient,
+} from '../wfo-client.ts';
+import {
+  type CliClient,
   type CliIo,
   type Command,
   checkCommandLine,
@@ -42,6 +52,51 @@ const commands: Readonly<Record<string, Command>> = {
   list: listCommand,
   health: healthCommand,
 };
+
+/**
+ * `get` and `put` through the sync protocol (docs/protocol.md): the change
+ * since the cached version, deltas and staged uploads, so that no map size
+ * meets the front door's limits, with a hash-verified cache in
+ * `WFO_CACHE_DIR` (default `$XDG_CACHE_HOME/wfo` or `~/.cache/wfo`).
+ */
+function synced(client: WfoClient, io: CliIo, onProgress: (event: SyncProgressEvent) => void): CliClient {
+  const maxBytes = io.env.WFO_CACHE_MAX_BYTES ? Number(io.env.WFO_CACHE_MAX_BYTES) : undefined;
+  if (maxBytes !== undefined && !(Number.isInteger(maxBytes) && maxBytes > 0)) {
+    throw new UsageError(
+      `WFO_CACHE_MAX_BYTES '${io.env.WFO_CACHE_MAX_BYTES}' is not a positive whole number`,
+    );
+  }
+  const cache = new NodeCache({
+    baseUrl: client.baseUrl,
+    directory: defaultCacheDirectory(io.env),
+    ...(maxBytes === undefined ? {} : { maxBytes }),
+  });
+  const sync = new SyncClient(client, { cache, onProgress });
+  return Object.assign(Object.create(client) as WfoClient, {
+    getWorkflow: (uid: string) => sync.getWorkflow(uid),
+    putWorkflow: (uid: string, body: PutWorkflowBody, options?: PutWorkflowOptions) =>
+      sync.putWorkflow(uid, body, options),
+  });
+}
+
+/** Progress of long transfers on standard error, only on a terminal and never with --json. */
+function progressLine(io: CliIo, json: boolean) {
+  const terminal = !json && (io.stderr as { isTTY?: boolean }).isTTY === true;
+  let shown = false;
+  return {
+    report: (event: SyncProgressEvent) => {
+      if (!terminal) return;
+      const of = event.total === undefined ? '' : ` of ${event.total}`;
+      io.stderr.write(
+        `\r${event.action === 'reading' ? 'reading page' : 'uploading part'} ${event.done}${of}`,
+      );
+      shown = true;
+    },
+    end: () => {
+      if (shown) io.stderr.write('\n');
+    },
+  };
+}
 
 /**
  * Commands `wfo` no longer has, and where they went. The race harness was one:
@@ -100,8 +155,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     checkCommandLine(name, command, values, rest);
 
     const baseUrl = resolveBaseUrl(values.url, io.env);
-    const client =
+    const given =
       typeof io.client === 'function' ? io.client(baseUrl) : (io.client ?? new WfoClient({ baseUrl }));
+    const progress = progressLine(io, values.json === true);
+    const client = given instanceof WfoClient ? synced(given, io, progress.report) : given;
     await command.run(
       {
         client,
@@ -113,6 +170,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       },
       rest,
     );
+    progress.end();
     return exitCodes.ok;
   } catch (error) {
     if (error instanceof UsageError) return fail(`${error.message} (see 'wfo --help')`, exitCodes.usage);

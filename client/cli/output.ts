@@ -14,8 +14,13 @@ import {
 } from '../wfo-client.ts';
 
 /** Drops what the client adds to the server's body (`etag`, `created`), so `--json` is the server's JSON. */
-export function withoutClientFields<T extends object>(value: T): Omit<T, 'etag' | 'created'> {
-  const { etag: _etag, created: _created, ...body } = value as T & { etag?: unknown; created?: unknown };
+export function withoutClientFields<T extends object>(value: T): Omit<T, 'etag' | 'created' | 'path'> {
+  const {
+    etag: _etag,
+    created: _created,
+    path: _path,
+    ...body
+  } = value as T & { etag?: unknown; created?: unknown; path?: unknown };
   return body;
 }
 
