@@ -51,6 +51,10 @@ export const handlers = {
   onStopRequested: handler('OnStopRequested', 'on-stop-requested'),
   onWorkflowDeleted: handler('OnWorkflowDeleted', 'on-workflow-deleted'),
   renew: handler('Renew', 'renew-leases'),
+  readNodes: handler('ReadNodes', 'read-nodes'),
+  beginUpload: handler('BeginUpload', 'begin-upload'),
+  putUploadPart: handler('PutUploadPart', 'put-upload-part'),
+  commitUpload: handler('CommitUpload', 'commit-upload'),
 } as const satisfies Record<string, HandlerDescription>;
 
 /** The handler names, as the deployment settings key them. */
@@ -67,6 +71,15 @@ export const routes: readonly RouteDescription[] = [
   { method: 'POST', path: '/v1/workflows/{uid}/stop', handler: handlers.stopWorkflow },
   { method: 'DELETE', path: '/v1/workflows/{uid}', handler: handlers.deleteWorkflow },
   { method: 'GET', path: '/v1/namespaces/{namespace}/workflows', handler: handlers.listWorkflows },
+  // The sync protocol (docs/protocol.md): paged reads, reads since a version, staged uploads.
+  { method: 'GET', path: '/v1/workflows/{uid}/nodes', handler: handlers.readNodes },
+  { method: 'POST', path: '/v1/workflows/{uid}/uploads', handler: handlers.beginUpload },
+  {
+    method: 'PUT',
+    path: '/v1/workflows/{uid}/uploads/{uploadId}/parts/{partNumber}',
+    handler: handlers.putUploadPart,
+  },
+  { method: 'POST', path: '/v1/workflows/{uid}/uploads/{uploadId}/commit', handler: handlers.commitUpload },
 ];
 
 /**

@@ -39,6 +39,7 @@ export const errorStatus = {
   BadRequest: 400,
   NotFound: 404,
   Conflict: 409,
+  Gone: 410,
   PayloadTooLarge: 413,
   UnsupportedMediaType: 415,
   InternalError: 500,

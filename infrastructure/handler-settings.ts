@@ -91,6 +91,16 @@ export const handlerSettings: Readonly<Record<HandlerName, HandlerSettings>> = {
   OnNodesUpdated: settings(writes),
   OnStopRequested: settings(writes, 1769),
   OnWorkflowDeleted: settings(deletesRecord, 256),
+  ReadNodes: settings(hydrates, 1769),
+  BeginUpload: settings({ records: ['GetItem'], versions: ['GetItem', 'PutItem'] }, 512),
+  PutUploadPart: settings({ versions: ['GetItem', 'BatchWriteItem', 'PutItem'] }, 1769),
+  CommitUpload: settings(
+    {
+      records: ['GetItem', 'PutItem'],
+      versions: ['GetItem', 'BatchGetItem', 'PutItem', 'BatchWriteItem', 'UpdateItem', 'Query'],
+    },
+    1769,
+  ),
   Renew: settings(
     { records: ['GetItem', 'UpdateItem'], indexes: ['byLease'], versions: ['GetItem', 'UpdateItem'] },
     1024,

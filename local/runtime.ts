@@ -304,7 +304,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const loadHandler = await loadHandlers(ownWiring);
     const compiledRoutes = compileRoutes(routes);
     const region = config.AWS_REGION;
-    const maxBytes = config.WFO_MAX_BODY_BYTES;
+    const maxBytes = config.WFO_MAX_DECOMPRESSED_BODY_BYTES;
 
     const handle = async (request: IncomingMessage, response: ServerResponse): Promise<number> => {
       const method = request.method ?? 'GET';

@@ -33,6 +33,31 @@ export class VersionNotFoundError extends WorkflowOffloadError {
   }
 }
 
+/**
+ * A version the caller holds (`since`, or the version a page token pins) is
+ * no longer within retention: start over with a full read.
+ */
+export class VersionGoneError extends WorkflowOffloadError {
+  constructor(
+    readonly uid: string,
+    readonly nodeStatusVersion: string,
+  ) {
+    super(
+      `version '${nodeStatusVersion}' of workflow '${uid}' is no longer held (past its retention): read the workflow again from the start, without since or next`,
+    );
+  }
+}
+
+/** An upload that does not exist, has expired, or belongs to another workflow. */
+export class UploadNotFoundError extends WorkflowOffloadError {
+  constructor(
+    readonly uid: string,
+    readonly uploadId: string,
+  ) {
+    super(`upload '${uploadId}' of workflow '${uid}' does not exist or has expired: begin a new one`);
+  }
+}
+
 /** What a caller needs to retry after losing a compare-and-set. */
 export interface CurrentState {
   readonly resourceVersion: string;

@@ -26,11 +26,6 @@ export class Retention {
   renewBefore(nowSeconds: number): number {
     return nowSeconds + Math.ceil(1.5 * this.retentionSeconds);
   }
-
-  /** How often the renewer must run to keep its promise. */
-  get renewIntervalSeconds(): number {
-    return Math.max(1, Math.floor(this.retentionSeconds / 4));
-  }
 }
 
 export const epochSeconds = (milliseconds: number): number => Math.floor(milliseconds / 1000);

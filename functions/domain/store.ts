@@ -1,7 +1,9 @@
 /**
  * The storage port the domain owns. `functions/store/dynamodb-store.ts` is the
- * DynamoDB adapter; tests wrap it to interleave operations or to model other
- * strategies. No AWS type appears here.
+ * DynamoDB adapter and `memory-store.ts` an in-memory one; both pass the same
+ * port contract suite (`test/contract/store-port.ts`). The adapter knows keys,
+ * items and conditions; policy (when to write a delta manifest, when to
+ * renew) is the domain's. No AWS type appears here.
  */
 import type { StopStrategy } from '#contract/workflow';
 
@@ -44,6 +46,14 @@ export interface Manifest {
    * only lists the differences from. Both items must be alive to read it.
    */
   readonly base?: Manifest;
+}
+
+/** How a manifest is stored as the difference from a full one. */
+export interface ManifestDelta {
+  /** The full manifest the delta names for every bucket it does not list. */
+  readonly base: Manifest;
+  /** Bucket indexes whose chunk differs from the base's, ascending. */
+  readonly changedIndexes: readonly number[];
 }
 
 /** The workflow record: the one item whose conditional update commits a change. */
@@ -119,6 +129,38 @@ export interface Page<T> {
   readonly next?: string;
 }
 
+/** A staged upload: a large save sent in parts, invisible until its commit. */
+export interface Upload {
+  readonly uid: string;
+  readonly uploadId: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly phase?: string;
+  readonly message?: string;
+  /** Nodes the whole map will have, as declared when the upload began. */
+  readonly nodeCount: number;
+  readonly bucketCount: number;
+  /** The version the record pointed at when the upload began: buckets not uploaded are taken from it. */
+  readonly baseVersion?: string;
+  readonly createdAt: string;
+  /** Epoch seconds; the TTL attribute. An upload never committed expires. */
+  readonly expiresAt: number;
+}
+
+/** One bucket an upload part stored as a chunk. */
+export interface UploadedBucket extends ManifestChunk {
+  readonly index: number;
+  readonly nodeCount: number;
+  readonly rawBytes: number;
+}
+
+export interface UploadPart {
+  readonly partNumber: number;
+  readonly buckets: readonly UploadedBucket[];
+  /** Epoch seconds; the TTL attribute. */
+  readonly expiresAt: number;
+}
+
 export interface WorkflowStore {
   /** Strongly consistent read of the record. */
   getRecord(uid: string): Promise<WorkflowRecord | undefined>;
@@ -140,17 +182,23 @@ export interface WorkflowStore {
     expiresAt: number,
   ): Promise<WriteCost & { missing: string[] }>;
   /**
-   * Writes the manifest and its history entry. Given the current version's
-   * manifest, the store may write only the difference from its full base, so
-   * a small change costs a small write; it then renews that base if its lease
-   * ends before `renewBefore`. Returns the lease of the items the new
-   * manifest needs (its own and any base's).
+   * Writes the manifest and its history entry. With `delta`, the manifest
+   * item lists only the buckets at `changedIndexes` and names `delta.base`
+   * (a full manifest) for the rest; the domain decides when (see
+   * `manifest-policy.ts`). A delta is not stored over a full manifest of the
+   * same version, which other deltas may name as their base: `stored` is then
+   * false, the full one is kept, and only the history entry is written.
    */
-  putManifest(
-    manifest: Manifest,
-    previous?: Manifest,
-    renewBefore?: number,
-  ): Promise<WriteCost & { leaseExpiresAt: number }>;
+  putManifest(manifest: Manifest, delta?: ManifestDelta): Promise<WriteCost & { stored: boolean }>;
+  /**
+   * Raises `expiresAt` of one manifest item (never lowers it, never creates
+   * it); undefined if it no longer exists.
+   */
+  extendManifestLease(
+    uid: string,
+    nodeStatusVersion: string,
+    expiresAt: number,
+  ): Promise<WriteCost | undefined>;
   /** Raises `expiresAt` of the manifest (and of its base, if any); undefined if an item no longer exists. */
   renewManifest(manifest: Manifest, expiresAt: number): Promise<WriteCost | undefined>;
   /**
@@ -171,6 +219,13 @@ export interface WorkflowStore {
   findShortLeases(before: number, limit: number, cursor?: string): Promise<Page<LeaseEntry>>;
   /** The smallest lease of any record, or undefined when there is none. */
   minimumLease(): Promise<number | undefined>;
+  /** Stores an upload (immutable; expires by TTL). */
+  putUpload(upload: Upload): Promise<WriteCost>;
+  getUpload(uid: string, uploadId: string): Promise<Upload | undefined>;
+  /** Stores one part's list of uploaded buckets; putting a part number again replaces it. */
+  putUploadPart(uid: string, uploadId: string, part: UploadPart): Promise<WriteCost>;
+  /** Every part of an upload, by part number. */
+  listUploadParts(uid: string, uploadId: string): Promise<UploadPart[]>;
   /** Sets the record's lease if it still points at `nodeStatusVersion`. */
   renewRecordLease(uid: string, nodeStatusVersion: string, leaseExpiresAt: number): Promise<boolean>;
 }

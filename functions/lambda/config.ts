@@ -3,6 +3,7 @@
  * reads `process.env`; it gets what it needs from here.
  */
 import { z } from 'zod';
+import { lambdaPayloadBytes } from '#contract/limits';
 
 const flag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -27,8 +28,20 @@ export const configSchema = z.object({
     .default(32 * 1024),
   /** Always store node maps as chunks (Argo: ALWAYS_OFFLOAD_NODE_STATUS). */
   WFO_ALWAYS_OFFLOAD: flag,
-  /** Largest decompressed request body. The default holds a 50,000-node workflow at ~800 bytes a node. */
-  WFO_MAX_BODY_BYTES: positiveInteger(128 * 1024 * 1024),
+  /**
+   * Largest request body once decompressed (gzip bodies are inflated up to
+   * this and no further, so a gzip bomb costs at most this much memory). The
+   * bytes on the wire are bounded by the front door instead: the HTTP API's
+   * 10 MB, Lambda's 6 MB event (see `contract/limits.ts`).
+   * `WFO_MAX_BODY_BYTES` is the old name of this setting.
+   */
+  WFO_MAX_DECOMPRESSED_BODY_BYTES: positiveInteger(128 * 1024 * 1024),
+  /**
+   * Largest handler result, as Lambda measures it (the result JSON, a gzip
+   * body in it base64): a bigger response is refused with a 413 that says to
+   * read in pages, before Lambda would fail it. Default: Lambda's 6 MB.
+   */
+  WFO_LAMBDA_PAYLOAD_BYTES: positiveInteger(lambdaPayloadBytes),
   /** Largest node map a workflow may have; a write beyond it is a 413. */
   WFO_MAX_NODES: positiveInteger(200_000),
   /** Another DynamoDB (DynamoDB Local, say) instead of the regional endpoint. */
@@ -40,7 +53,10 @@ export type Config = z.infer<typeof configSchema>;
 
 /** Parses settings from an environment; throws one readable line per bad setting. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = configSchema.safeParse(env);
+  const parsed = configSchema.safeParse({
+    ...env,
+    WFO_MAX_DECOMPRESSED_BODY_BYTES: env.WFO_MAX_DECOMPRESSED_BODY_BYTES ?? env.WFO_MAX_BODY_BYTES,
+  });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new Error(`invalid settings: ${problems.join('; ')}`);

@@ -14,7 +14,9 @@ import {
   PayloadTooLargeError,
   StoreUnavailableError,
   UnsupportedMediaTypeError,
+  UploadNotFoundError,
   ValidationError,
+  VersionGoneError,
   VersionNotFoundError,
   WorkflowNotFoundError,
 } from '#domain/errors';
@@ -54,8 +56,13 @@ const isInvocationTimeout = (error: unknown): boolean =>
  */
 export function httpErrorOf(error: unknown, correlationId?: string): HttpError {
   if (error instanceof ValidationError) return errorOf('BadRequest', error.message);
-  if (error instanceof WorkflowNotFoundError || error instanceof VersionNotFoundError)
+  if (
+    error instanceof WorkflowNotFoundError ||
+    error instanceof VersionNotFoundError ||
+    error instanceof UploadNotFoundError
+  )
     return errorOf('NotFound', error.message);
+  if (error instanceof VersionGoneError) return errorOf('Gone', error.message);
   if (error instanceof ConflictError) {
     return {
       statusCode: errorStatus.Conflict,
@@ -100,6 +107,3 @@ function serviceUnavailable(message: string, retryAfterSeconds: number): HttpErr
     : defaultRetryAfterSeconds;
   return errorOf('ServiceUnavailable', message, { 'retry-after': String(seconds) });
 }
-
-/** True when the error is the caller's to fix (a 4xx): retrying the same request cannot succeed. */
-export const isClientError = (error: unknown): boolean => httpErrorOf(error).statusCode < 500;

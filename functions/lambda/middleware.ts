@@ -25,7 +25,7 @@ import type { z } from 'zod';
 import { metricNames } from '#contract/metrics';
 import { ConflictError, VersionMissingError } from '#domain/errors';
 import type { Config } from './config.ts';
-import { type ErrorCode, httpErrorOf } from './errors.ts';
+import { type ErrorCode, errorOf, httpErrorOf } from './errors.ts';
 import { addMetric, logger, metrics, tracer } from './observability.ts';
 import { acceptsGzip, decodeJsonBody, lowerCaseHeaders } from './request.ts';
 import { errorResponse } from './responses.ts';
@@ -130,8 +130,28 @@ const httpErrors = (): MiddlewareObj<JsonHttpEvent, HttpResult> => ({
   },
 });
 
-/** Gzips large JSON responses the caller accepts gzip for; echoes the correlation id. */
-const responseEncoding = (): MiddlewareObj<JsonHttpEvent, HttpResult> => {
+/**
+ * A result Lambda would refuse (over its synchronous payload limit, measured
+ * on the result JSON as Lambda measures it) becomes a 413 that says how to
+ * read instead, before Lambda turns it into a 5xx nobody can act on.
+ */
+function withinPayloadLimit(response: HttpResult, maxPayloadBytes: number): HttpResult {
+  const size = Buffer.byteLength(JSON.stringify(response));
+  if (size <= maxPayloadBytes) return response;
+  const mb = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  return {
+    ...errorResponse(
+      errorOf(
+        'PayloadTooLarge',
+        `the response would be ${mb(size)} as a Lambda result, over Lambda's ${mb(maxPayloadBytes)} payload limit: read the nodes in pages with GET /v1/workflows/{uid}/nodes (see docs/protocol.md), or use the wfo client, which does`,
+      ),
+    ),
+    headers: { ...response.headers, 'content-type': 'application/json; charset=utf-8' },
+  };
+}
+
+/** Gzips large JSON responses the caller accepts gzip for; echoes the correlation id; keeps the result under Lambda's limit. */
+const responseEncoding = (maxPayloadBytes: number): MiddlewareObj<JsonHttpEvent, HttpResult> => {
   const encode = async (request: Request<JsonHttpEvent, HttpResult>) => {
     const response = request.response;
     if (response === undefined || response === null || typeof response !== 'object') return;
@@ -144,16 +164,19 @@ const responseEncoding = (): MiddlewareObj<JsonHttpEvent, HttpResult> => {
       const acceptEncoding = lowerCaseHeaders(request.event.headers)['accept-encoding'];
       if (size > gzipMinBytes && acceptsGzip(acceptEncoding)) {
         const compressed = await gzip(response.body);
-        request.response = {
-          ...response,
-          headers: { ...headers, 'content-encoding': 'gzip' },
-          body: compressed.toString('base64'),
-          isBase64Encoded: true,
-        };
+        request.response = withinPayloadLimit(
+          {
+            ...response,
+            headers: { ...headers, 'content-encoding': 'gzip' },
+            body: compressed.toString('base64'),
+            isBase64Encoded: true,
+          },
+          maxPayloadBytes,
+        );
         return;
       }
     }
-    request.response = { ...response, headers };
+    request.response = withinPayloadLimit({ ...response, headers }, maxPayloadBytes);
   };
   return { after: encode, onError: encode };
 };
@@ -175,7 +198,7 @@ export interface HttpHandlerOptions {
  * });
  */
 export function httpHandler(
-  config: Pick<Config, 'WFO_MAX_BODY_BYTES'>,
+  config: Pick<Config, 'WFO_MAX_DECOMPRESSED_BODY_BYTES' | 'WFO_LAMBDA_PAYLOAD_BYTES'>,
   options: HttpHandlerOptions,
   handle: (event: JsonHttpEvent, context: Context) => Promise<HttpResult>,
 ) {
@@ -185,9 +208,9 @@ export function httpHandler(
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(httpCorrelation())
     .use(logMetrics(metrics))
-    .use(responseEncoding())
+    .use(responseEncoding(config.WFO_LAMBDA_PAYLOAD_BYTES))
     .use(httpErrors());
-  if (options.jsonBody) stack.use(jsonBody(config.WFO_MAX_BODY_BYTES));
+  if (options.jsonBody) stack.use(jsonBody(config.WFO_MAX_DECOMPRESSED_BODY_BYTES));
   return stack.handler(handle);
 }
 

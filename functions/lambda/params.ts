@@ -5,7 +5,15 @@
 import type { WriteConditions } from '#domain/workflow-service';
 import type { JsonHttpEvent } from './middleware.ts';
 import { parseIfMatch, parseIfNoneMatch } from './request.ts';
-import { namespaceSchema, parseWith, uidSchema, versionIdSchema, writeQuerySchema } from './schemas.ts';
+import {
+  namespaceSchema,
+  parseWith,
+  partNumberSchema,
+  uidSchema,
+  uploadIdSchema,
+  versionIdSchema,
+  writeQuerySchema,
+} from './schemas.ts';
 
 /** `{uid}` of the route. */
 export const uidOf = (event: JsonHttpEvent): string =>
@@ -14,6 +22,14 @@ export const uidOf = (event: JsonHttpEvent): string =>
 /** `{version}` of the route. */
 export const versionOf = (event: JsonHttpEvent): string =>
   parseWith(versionIdSchema, event.pathParameters?.version, 'path parameter version');
+
+/** `{uploadId}` of the route. */
+export const uploadIdOf = (event: JsonHttpEvent): string =>
+  parseWith(uploadIdSchema, event.pathParameters?.uploadId, 'path parameter uploadId');
+
+/** `{partNumber}` of the route. */
+export const partNumberOf = (event: JsonHttpEvent): number =>
+  parseWith(partNumberSchema, event.pathParameters?.partNumber, 'path parameter partNumber');
 
 /** `{namespace}` of the route. */
 export const namespaceOf = (event: JsonHttpEvent): string =>

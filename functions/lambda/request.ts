@@ -88,7 +88,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * parser's explanation).
  *
  * @example
- * const body = await decodeJsonBody(event, { maxBytes: config.WFO_MAX_BODY_BYTES });
+ * const body = await decodeJsonBody(event, { maxBytes: config.WFO_MAX_DECOMPRESSED_BODY_BYTES });
  */
 export async function decodeJsonBody(request: RawBody, options: { maxBytes: number }): Promise<unknown> {
   const { maxBytes } = options;

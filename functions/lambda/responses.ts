@@ -7,7 +7,7 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { NodeMap } from '#domain/nodes';
 import type { VersionSummary, WorkflowSummary } from '#domain/store';
 import type { WriteResult } from '#domain/workflow-service';
-import { type ErrorBody, type HttpError, httpErrorOf } from './errors.ts';
+import type { ErrorBody, HttpError } from './errors.ts';
 import { etagOf } from './request.ts';
 
 /** The workflow fields every workflow, write and list response carries. */
@@ -87,6 +87,12 @@ export function json(
   };
 }
 
+/** 304: the caller's copy is current; the same cache headers, no body. */
+export const notModified = (headers: Record<string, string>): APIGatewayProxyStructuredResultV2 => ({
+  statusCode: 304,
+  headers,
+});
+
 /** 204, no body. */
 export const noContent = (): APIGatewayProxyStructuredResultV2 => ({ statusCode: 204, headers: {} });
 
@@ -98,7 +104,3 @@ export const etagHeader = (workflow: { readonly resourceVersion: number | string
 /** An HttpError as a response. */
 export const errorResponse = (error: HttpError): APIGatewayProxyStructuredResultV2 =>
   json(error.statusCode, error.body satisfies ErrorBody, error.headers);
-
-/** Any thrown value as the contract's error response. */
-export const responseForError = (error: unknown, correlationId?: string): APIGatewayProxyStructuredResultV2 =>
-  errorResponse(httpErrorOf(error, correlationId));

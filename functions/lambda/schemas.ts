@@ -65,7 +65,52 @@ export const nodeDeltaSchema = z.object({
   remove: optional(z.array(z.string().min(1, 'must not be empty'))),
   phase: optional(workflowPhase),
   message: optional(message),
+  baseVersion: optional(versionIdSchema),
 });
+
+/** `?since=&version=&next=` of `GET /v1/workflows/{uid}/nodes`. */
+export const readNodesQuerySchema = z.object({
+  since: versionIdSchema.optional(),
+  version: versionIdSchema.optional(),
+  next: z.string().min(1, 'must not be empty').max(1024, 'is too long').optional(),
+});
+
+/** An upload id as the service issues it (a UUID). */
+export const uploadIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an upload id as POST .../uploads returned it');
+
+/** A part number: 1 to 100000. */
+export const partNumberSchema = z
+  .string()
+  .regex(/^\d{1,6}$/, 'must be a whole number from 1 to 100000')
+  .transform(Number)
+  .pipe(z.number().int().min(1, 'must be at least 1').max(100_000, 'must be at most 100000'));
+
+/** `POST /v1/workflows/{uid}/uploads`. */
+export const beginUploadBodySchema = z.object({
+  namespace: namespaceSchema,
+  name: workflowName,
+  phase: optional(workflowPhase),
+  message: optional(message),
+  nodeCount: z
+    .number({ message: 'must be the number of nodes of the whole map' })
+    .int('must be a whole number')
+    .min(0, 'must not be negative'),
+});
+
+/** `PUT .../uploads/{uploadId}/parts/{partNumber}`: bucket index to that bucket's nodes. */
+export const uploadPartBodySchema = z.object({
+  buckets: z.custom<Record<string, NodeMap>>(isPlainObject, {
+    message: 'must be a JSON object mapping bucket index to the nodes of that bucket',
+  }),
+});
+
+/** `POST .../uploads/{uploadId}/commit`: the version the uploaded map was derived from, for a re-apply. */
+export const commitUploadBodySchema = z
+  .object({ baseVersion: optional(versionIdSchema) })
+  .optional()
+  .transform((body) => body ?? {});
 
 /** `POST /v1/workflows/{uid}/stop`. */
 export const stopBodySchema = z.object({

@@ -260,6 +260,10 @@ describe('permissions', () => {
     OnNodesUpdated: write,
     OnStopRequested: write,
     OnWorkflowDeleted: ['records:DeleteItem'],
+    ReadNodes: hydrate,
+    BeginUpload: ['records:GetItem', 'versions:GetItem', 'versions:PutItem'],
+    PutUploadPart: ['versions:BatchWriteItem', 'versions:GetItem', 'versions:PutItem'],
+    CommitUpload: [...write, 'versions:Query'].sort(),
     Renew: [
       'index/byLease:Query',
       'records:GetItem',
@@ -298,6 +302,7 @@ describe('permissions', () => {
       'ListVersions',
       'GetVersion',
       'ListWorkflows',
+      'ReadNodes',
     ]);
   });
 

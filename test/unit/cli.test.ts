@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type CliClient, type CliIo, defaultBaseUrl, exitCodes, main, usage } from '#client/cli';
+import { type CliClient, type CliIo, defaultBaseUrl, exitCodes, usage } from '#client/cli/args';
+import { main } from '#client/cli/main';
 import {
   ConflictError,
   ConnectionError,
@@ -150,6 +151,27 @@ describe('wfo argument parsing', () => {
     expect(result.stderr).toMatch(oneErrorLine);
     expect(result.stderr).toMatch(message);
     expect(result.stdout).toBe('');
+  });
+
+  it.each([
+    [['race']],
+    [['race', '--workflows', '3', '--duration', '5']],
+    [['race', '--help']],
+    [['--json', 'race']],
+  ])('rejects %j as an unknown command with exit 2, pointing to npm run race', async (argv) => {
+    const result = await run(argv);
+
+    expect(result.code).toBe(exitCodes.usage);
+    expect(result.stderr).toMatch(oneErrorLine);
+    expect(result.stderr).toMatch(/unknown command 'race': the race harness is 'npm run race'/);
+    expect(result.stdout).toBe('');
+  });
+
+  it('lists no race command in the usage and says the harness is npm run race', () => {
+    const commandList = usage.slice(usage.indexOf('Commands:'), usage.indexOf('Options:'));
+
+    expect(commandList).not.toMatch(/^ {2}race\b/m);
+    expect(commandList).toMatch(/run 'npm run race'/);
   });
 
   it('rejects --create with --if-match, and --reapply without --if-match or --base-version', async () => {

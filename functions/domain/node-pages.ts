@@ -1,0 +1,238 @@
+/**
+ * Reads whose cost follows what is asked for: a version's nodes in pages
+ * that each fit a response, all from one pinned version; and the node-level
+ * change from a version the caller holds to a later one (set and remove, the
+ * shape of a PATCH), found by comparing chunk ids first and reading only the
+ * chunks that differ.
+ */
+import { bucketOf } from './codec.ts';
+import { VersionGoneError, VersionNotFoundError } from './errors.ts';
+import type { NodeMap } from './nodes.ts';
+import type { Manifest, WorkflowRecord, WorkflowSummary } from './store.ts';
+import type { DecodedBucket, LoadedVersion, VersionReader } from './version-reader.ts';
+
+export interface NodePageRequest {
+  readonly uid: string;
+  /** The version to read; default the one the record points at. */
+  readonly version?: string;
+  /** Where `version` came from: a page token pins it, and an expired pinned version is gone (410), not unknown (404). */
+  readonly pinned?: boolean;
+  /** Return only the change since this version. */
+  readonly since?: string;
+  /** First bucket index of the page (from a page token). */
+  readonly fromBucket?: number;
+  /** Largest node JSON one page carries, uncompressed. */
+  readonly budgetBytes: number;
+}
+
+export interface NodePage {
+  /** The workflow as the record is now. */
+  readonly workflow: WorkflowSummary;
+  /** The version the page is from. */
+  readonly nodeStatusVersion: string;
+  readonly bucketCount: number;
+  readonly codec: string;
+  /** Set for a full read: the nodes of the buckets this page covers. */
+  readonly nodes?: NodeMap;
+  /** Set for a read since a version: nodes new or changed since it, and ids gone. */
+  readonly change?: { readonly since: string; readonly set: NodeMap; readonly remove: string[] };
+  /** First bucket of the next page; absent on the last. */
+  readonly nextBucket?: number;
+  /** Chunks this page read (0 when the version is inline): what it cost. */
+  readonly chunksRead: number;
+}
+
+/** Stored-to-raw ratio of a version, to estimate a bucket's JSON size before reading it. */
+const expansion = (manifest: Manifest | undefined): number =>
+  manifest && manifest.storedBytes > 0 ? Math.max(1, manifest.rawBytes / manifest.storedBytes) : 8;
+
+/** The indexes of `candidates` a page of `budgetBytes` may read, by estimated size (at least one). */
+function estimatePage(
+  candidates: readonly number[],
+  estimatedBytes: (index: number) => number,
+  budgetBytes: number,
+): number[] {
+  const page: number[] = [];
+  let total = 0;
+  for (const index of candidates) {
+    const size = estimatedBytes(index);
+    if (page.length > 0 && total + size > budgetBytes) break;
+    page.push(index);
+    total += size;
+  }
+  return page;
+}
+
+/** The old buckets whose nodes may now live in new bucket `index` (bucket counts are powers of two). */
+const sourceBuckets = (index: number, newCount: number, oldCount: number): number[] =>
+  newCount >= oldCount
+    ? [index & (oldCount - 1)]
+    : Array.from({ length: oldCount / newCount }, (_, step) => index + step * newCount);
+
+/** Node-level change from `before` to `after` (decoded canonical nodes, so text equality is equality). */
+function diffBucket(before: NodeMap, after: NodeMap, set: NodeMap, remove: string[]): void {
+  for (const [id, node] of Object.entries(after)) {
+    const old = before[id];
+    if (old === undefined || JSON.stringify(old) !== JSON.stringify(node)) set[id] = node;
+  }
+  for (const id of Object.keys(before)) if (!(id in after)) remove.push(id);
+}
+
+export class NodePageReader {
+  constructor(
+    private readonly reader: VersionReader,
+    private readonly toSummary: (record: WorkflowRecord) => WorkflowSummary,
+  ) {}
+
+  async read(request: NodePageRequest): Promise<NodePage> {
+    const record = await this.reader.requireRecord(request.uid);
+    const version = request.version ?? record.nodeStatusVersion;
+    const to = await this.locate(record, version, request.pinned === true);
+    const common = {
+      workflow: this.toSummary(record),
+      nodeStatusVersion: version,
+      bucketCount: to.bucketCount,
+      codec: to.codec,
+    };
+    if (request.since === undefined)
+      return { ...common, ...(await this.fullPage(record, version, to, request)) };
+    if (request.since === version) {
+      return { ...common, change: { since: request.since, set: {}, remove: [] }, chunksRead: 0 };
+    }
+    const from = await this.locate(record, request.since, true);
+    return { ...common, ...(await this.changePage(record, version, to, request.since, from, request)) };
+  }
+
+  /** A version of the record; gone (410) when the caller held it and it expired. */
+  private async locate(record: WorkflowRecord, version: string, held: boolean): Promise<LoadedVersion> {
+    try {
+      return await this.reader.locate(record, version);
+    } catch (error) {
+      if (held && error instanceof VersionNotFoundError) throw new VersionGoneError(record.uid, version);
+      throw error;
+    }
+  }
+
+  /** Reads buckets of a version, turning an expired held version into a 410. */
+  private async readBuckets(
+    record: WorkflowRecord,
+    version: string,
+    loaded: LoadedVersion,
+    indexes: readonly number[] | undefined,
+    held: boolean,
+  ): Promise<Map<number, DecodedBucket>> {
+    try {
+      return await this.reader.readBuckets(record.uid, version, loaded, indexes);
+    } catch (error) {
+      if (held && error instanceof VersionNotFoundError) throw new VersionGoneError(record.uid, version);
+      throw error;
+    }
+  }
+
+  private async fullPage(
+    record: WorkflowRecord,
+    version: string,
+    to: LoadedVersion,
+    request: NodePageRequest,
+  ) {
+    const start = request.fromBucket ?? 0;
+    const remaining = Array.from(
+      { length: Math.max(0, to.bucketCount - start) },
+      (_, offset) => start + offset,
+    );
+    const ratio = expansion(to.manifest);
+    const estimated = to.inline
+      ? remaining
+      : estimatePage(
+          remaining,
+          (index) => (to.manifest?.chunks[index]?.storedBytes ?? 0) * ratio,
+          request.budgetBytes,
+        );
+    const buckets = await this.readBuckets(record, version, to, estimated, request.pinned === true);
+    const nodes: NodeMap = {};
+    let total = 0;
+    let nextBucket: number | undefined;
+    for (const index of estimated) {
+      const bucket = buckets.get(index) as DecodedBucket;
+      if (total > 0 && total + bucket.rawBytes > request.budgetBytes) {
+        nextBucket = index;
+        break;
+      }
+      Object.assign(nodes, bucket.nodes);
+      total += bucket.rawBytes;
+    }
+    if (nextBucket === undefined) {
+      const last = estimated.at(-1);
+      if (last !== undefined && last + 1 < to.bucketCount) nextBucket = last + 1;
+    }
+    return {
+      nodes,
+      ...(nextBucket === undefined ? {} : { nextBucket }),
+      chunksRead: to.inline ? 0 : estimated.length,
+    };
+  }
+
+  private async changePage(
+    record: WorkflowRecord,
+    version: string,
+    to: LoadedVersion,
+    since: string,
+    from: LoadedVersion,
+    request: NodePageRequest,
+  ) {
+    const start = request.fromBucket ?? 0;
+    const set: NodeMap = {};
+    const remove: string[] = [];
+    const comparable = !to.inline && !from.inline && to.bucketCount === from.bucketCount;
+    // Which new buckets differ: by chunk id when the layouts match, else all of them.
+    const changed = Array.from({ length: to.bucketCount }, (_, index) => index).filter(
+      (index) =>
+        index >= start &&
+        (!comparable || to.manifest?.chunks[index]?.chunkId !== from.manifest?.chunks[index]?.chunkId),
+    );
+    const ratio = expansion(to.manifest);
+    const page =
+      to.inline || from.inline
+        ? changed
+        : estimatePage(
+            changed,
+            (index) => (to.manifest?.chunks[index]?.storedBytes ?? 0) * ratio,
+            request.budgetBytes,
+          );
+    const sources = [
+      ...new Set(page.flatMap((index) => sourceBuckets(index, to.bucketCount, from.bucketCount))),
+    ];
+    const [after, before] = await Promise.all([
+      this.readBuckets(record, version, to, page, request.pinned === true),
+      this.readBuckets(record, since, from, sources, true),
+    ]);
+    let total = 0;
+    let nextBucket: number | undefined;
+    for (const index of page) {
+      const bucket = after.get(index) as DecodedBucket;
+      if (total > 0 && total + bucket.rawBytes > request.budgetBytes) {
+        nextBucket = index;
+        break;
+      }
+      const old: NodeMap = {};
+      for (const source of sourceBuckets(index, to.bucketCount, from.bucketCount)) {
+        for (const [id, node] of Object.entries((before.get(source) as DecodedBucket).nodes)) {
+          if (bucketOf(id, to.bucketCount) === index) old[id] = node;
+        }
+      }
+      diffBucket(old, bucket.nodes, set, remove);
+      total += bucket.rawBytes;
+    }
+    if (nextBucket === undefined) {
+      const last = page.at(-1);
+      const following = changed.find((index) => last !== undefined && index > last);
+      if (following !== undefined) nextBucket = following;
+    }
+    const chunkReads = (loaded: LoadedVersion, count: number) => (loaded.inline ? 0 : count);
+    return {
+      change: { since, set, remove },
+      ...(nextBucket === undefined ? {} : { nextBucket }),
+      chunksRead: chunkReads(to, page.length) + chunkReads(from, sources.length),
+    };
+  }
+}

@@ -1,0 +1,394 @@
+/**
+ * Staged large writes: a save too big for one request is sent as parts that
+ * each carry whole buckets (the client buckets its map with the documented
+ * hash, see docs/protocol.md). Each part's buckets are stored at once as
+ * chunks, content-addressed and expiring by TTL like any chunk; nothing
+ * refers to them until the commit writes a manifest and then, in one
+ * compare-and-set, the record (invariant 2). Buckets the client did not send
+ * are those of the version the upload began from. An upload never committed,
+ * and its parts and chunks, simply expire.
+ *
+ *   t0  client begins upload U on version V (record at resourceVersion 7)
+ *   t1  parts of U store their chunks: invisible
+ *   t2  a stop commits 7 -> 8
+ *   t3  U commits with If-Match 7: 409, or with re-apply its change is
+ *       applied on the stopped state; without If-Match the stopped workflow
+ *       stays stopped (its unfinished nodes fail), as any save after a stop
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  bucketCountFor,
+  bucketOf,
+  type CodecOptions,
+  codecName,
+  compressBucket,
+  prepareBucket,
+  versionIdOf,
+} from './codec.ts';
+import { type RetryPolicy, retryCommit } from './commit-retry.ts';
+import type { Committer, RecordFields } from './committer.ts';
+import { unchangedOutcome } from './committer.ts';
+import {
+  ConflictError,
+  PayloadTooLargeError,
+  UploadNotFoundError,
+  ValidationError,
+  VersionGoneError,
+  WorkflowNotFoundError,
+} from './errors.ts';
+import { type NodeMap, validateNode, workflowPhaseOf } from './nodes.ts';
+import type { PlanEntry, VersionPlan } from './planner.ts';
+import { epochSeconds, type Retention } from './retention.ts';
+import type {
+  Manifest,
+  ManifestChunk,
+  Upload,
+  UploadedBucket,
+  WorkflowRecord,
+  WorkflowStore,
+} from './store.ts';
+import type { VersionReader } from './version-reader.ts';
+
+export interface BeginUploadInput {
+  readonly uid: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly phase?: string;
+  readonly message?: string;
+  /** Nodes the whole map will have: it fixes the bucket count. */
+  readonly nodeCount: number;
+}
+
+export interface BegunUpload {
+  readonly upload: Upload;
+  /** The current version's chunk ids by bucket, when its bucket count is the upload's: send only the buckets that differ. */
+  readonly baseChunkIds?: readonly string[];
+}
+
+export interface UploadPartResult {
+  readonly partNumber: number;
+  readonly buckets: number;
+  readonly chunksWritten: number;
+  readonly bytesWritten: number;
+  readonly writeUnits: number;
+}
+
+/** Where a finished upload's bucket comes from. */
+type Source =
+  | { readonly kind: 'uploaded'; readonly bucket: UploadedBucket }
+  | { readonly kind: 'base'; readonly chunk: ManifestChunk };
+
+export interface UploadSettings extends RetryPolicy {
+  readonly codec: CodecOptions;
+  readonly maxNodes: number;
+  readonly now: () => number;
+}
+
+export class Uploads {
+  constructor(
+    private readonly store: WorkflowStore,
+    private readonly reader: VersionReader,
+    private readonly committer: Committer,
+    private readonly retention: Retention,
+    private readonly settings: UploadSettings,
+  ) {}
+
+  async begin(input: BeginUploadInput): Promise<BegunUpload> {
+    const phase = workflowPhaseOf(input.phase);
+    if (!Number.isInteger(input.nodeCount) || input.nodeCount < 0) {
+      throw new ValidationError('nodeCount must be a whole number of nodes, 0 or more');
+    }
+    if (input.nodeCount > this.settings.maxNodes) {
+      throw new PayloadTooLargeError(
+        `nodeCount is ${input.nodeCount}; a workflow has at most ${this.settings.maxNodes} nodes`,
+      );
+    }
+    const bucketCount = bucketCountFor(input.nodeCount, this.settings.codec);
+    const record = await this.store.getRecord(input.uid);
+    const manifest =
+      record && !record.inline
+        ? await this.store.getManifest(record.uid, record.nodeStatusVersion)
+        : undefined;
+    const nowMs = this.settings.now();
+    const upload: Upload = {
+      uid: input.uid,
+      uploadId: randomUUID(),
+      namespace: input.namespace,
+      name: input.name,
+      ...(phase === undefined ? {} : { phase }),
+      ...(input.message === undefined ? {} : { message: input.message }),
+      nodeCount: input.nodeCount,
+      bucketCount,
+      ...(manifest && manifest.bucketCount === bucketCount
+        ? { baseVersion: manifest.nodeStatusVersion }
+        : {}),
+      createdAt: new Date(nowMs).toISOString(),
+      // An upload has R to be committed; its chunks, born with 2R, outlive it.
+      expiresAt: epochSeconds(nowMs) + this.retention.retentionSeconds,
+    };
+    await this.store.putUpload(upload);
+    return {
+      upload,
+      ...(upload.baseVersion && manifest
+        ? { baseChunkIds: manifest.chunks.map((chunk) => chunk.chunkId) }
+        : {}),
+    };
+  }
+
+  /** Stores whole buckets: `buckets` maps a bucket index to every node of that bucket. */
+  async putPart(
+    uid: string,
+    uploadId: string,
+    partNumber: number,
+    buckets: Readonly<Record<string, NodeMap>>,
+  ): Promise<UploadPartResult> {
+    const upload = await this.requireUpload(uid, uploadId);
+    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 100_000) {
+      throw new ValidationError('the part number must be a whole number from 1 to 100000');
+    }
+    const prepared = Object.entries(buckets).map(([key, nodes]) => {
+      const index = Number(key);
+      if (!/^\d+$/.test(key) || index >= upload.bucketCount) {
+        throw new ValidationError(
+          `bucket '${key.slice(0, 20)}' does not exist: this upload has buckets 0 to ${upload.bucketCount - 1}`,
+        );
+      }
+      if (nodes === null || typeof nodes !== 'object' || Array.isArray(nodes)) {
+        throw new ValidationError(`bucket ${index} must be a JSON object mapping node id to node status`);
+      }
+      for (const [id, node] of Object.entries(nodes)) {
+        validateNode(id, node);
+        const belongs = bucketOf(id, upload.bucketCount);
+        if (belongs !== index) {
+          throw new ValidationError(
+            `node '${id}' belongs in bucket ${belongs} of ${upload.bucketCount}, not ${index} (see docs/protocol.md: bucketing)`,
+          );
+        }
+      }
+      return prepareBucket(index, nodes);
+    });
+    const nowSeconds = epochSeconds(this.settings.now());
+    const expiresAt = this.retention.bornExpiresAt(nowSeconds);
+    const uploaded: UploadedBucket[] = [];
+    const toStore: { chunkId: string; codec: string; parts: Uint8Array[] }[] = [];
+    for (const bucket of prepared) {
+      const parts = compressBucket(bucket.canonical, this.settings.codec);
+      const storedBytes = parts.reduce((sum, part) => sum + part.length, 0);
+      toStore.push({ chunkId: bucket.chunkId, codec: codecName, parts });
+      uploaded.push({
+        index: bucket.index,
+        chunkId: bucket.chunkId,
+        parts: parts.length,
+        storedBytes,
+        rawBytes: bucket.rawBytes,
+        nodeCount: bucket.nodeCount,
+        leaseExpiresAt: expiresAt,
+      });
+    }
+    const chunks = await this.store.putChunks(uid, toStore, expiresAt);
+    const part = await this.store.putUploadPart(uid, uploadId, {
+      partNumber,
+      buckets: uploaded,
+      expiresAt: upload.expiresAt,
+    });
+    return {
+      partNumber,
+      buckets: uploaded.length,
+      chunksWritten: toStore.length,
+      bytesWritten: chunks.bytes + part.bytes,
+      writeUnits: chunks.writeUnits + part.writeUnits,
+    };
+  }
+
+  /**
+   * The upload's whole map as a plan: every bucket stored already, by an
+   * upload part or in the base version. Checks that the buckets hold the
+   * node count the bucket count was chosen for, so the version id is the one
+   * any writer of the same map computes.
+   */
+  async plan(upload: Upload): Promise<VersionPlan & { readonly sources: readonly Source[] }> {
+    const byIndex = new Map<number, UploadedBucket>();
+    for (const part of await this.store.listUploadParts(upload.uid, upload.uploadId)) {
+      for (const bucket of part.buckets) byIndex.set(bucket.index, bucket);
+    }
+    let base: Manifest | undefined;
+    if (byIndex.size < upload.bucketCount) {
+      base = upload.baseVersion ? await this.store.getManifest(upload.uid, upload.baseVersion) : undefined;
+      if (!base) {
+        const missing = Array.from({ length: upload.bucketCount }, (_, index) => index).find(
+          (index) => !byIndex.has(index),
+        );
+        if (upload.baseVersion) throw new VersionGoneError(upload.uid, upload.baseVersion);
+        throw new ValidationError(
+          `bucket ${missing} was never uploaded, and the upload has no base version to take it from`,
+        );
+      }
+    }
+    const sources: Source[] = Array.from({ length: upload.bucketCount }, (_, index) => {
+      const bucket = byIndex.get(index);
+      return bucket
+        ? { kind: 'uploaded', bucket }
+        : { kind: 'base', chunk: (base as Manifest).chunks[index] as ManifestChunk };
+    });
+    let nodeCount = sources.reduce(
+      (sum, source) => sum + (source.kind === 'uploaded' ? source.bucket.nodeCount : 0),
+      0,
+    );
+    let rawBytes = sources.reduce(
+      (sum, source) => sum + (source.kind === 'uploaded' ? source.bucket.rawBytes : 0),
+      0,
+    );
+    if (base) {
+      // What the base buckets that were replaced held: read them (as many as the buckets sent).
+      const replaced = sources.flatMap((source, index) => (source.kind === 'uploaded' ? [index] : []));
+      const loaded = { current: false, manifest: base, codec: base.codec, bucketCount: base.bucketCount };
+      const replacedBuckets = await this.reader.readBuckets(
+        upload.uid,
+        base.nodeStatusVersion,
+        loaded,
+        replaced,
+      );
+      nodeCount += base.nodeCount;
+      rawBytes += base.rawBytes;
+      for (const bucket of replacedBuckets.values()) {
+        nodeCount -= Object.keys(bucket.nodes).length;
+        rawBytes -= bucket.rawBytes;
+      }
+    }
+    if (bucketCountFor(nodeCount, this.settings.codec) !== upload.bucketCount) {
+      throw new ValidationError(
+        `the upload's buckets hold ${nodeCount} nodes, but it began with nodeCount ${upload.nodeCount}: begin a new upload with nodeCount ${nodeCount}`,
+      );
+    }
+    const entries: PlanEntry[] = sources.map((source) =>
+      source.kind === 'uploaded'
+        ? { kind: 'staged', chunk: source.bucket }
+        : { kind: 'staged', chunk: source.chunk },
+    );
+    return {
+      ...(base ? { previous: base } : {}),
+      nodeStatusVersion: versionIdOf(
+        entries.map((entry) => (entry as { chunk: ManifestChunk }).chunk.chunkId),
+      ),
+      bucketCount: upload.bucketCount,
+      nodeCount,
+      rawBytes,
+      entries,
+      sources,
+    };
+  }
+
+  /** Every node of a planned upload, for the commit that must merge them node by node. */
+  async hydrate(upload: Upload, plan: VersionPlan): Promise<NodeMap> {
+    const chunks = plan.entries.map((entry) => (entry as { chunk: ManifestChunk }).chunk);
+    const manifest: Manifest = {
+      uid: upload.uid,
+      nodeStatusVersion: plan.nodeStatusVersion,
+      codec: codecName,
+      bucketCount: plan.bucketCount,
+      nodeCount: plan.nodeCount,
+      rawBytes: plan.rawBytes,
+      storedBytes: 0,
+      createdAt: upload.createdAt,
+      expiresAt: upload.expiresAt,
+      chunks,
+    };
+    const buckets = await this.reader.readBuckets(upload.uid, plan.nodeStatusVersion, {
+      current: false,
+      manifest,
+      codec: codecName,
+      bucketCount: plan.bucketCount,
+    });
+    const nodes: NodeMap = {};
+    for (const bucket of buckets.values()) Object.assign(nodes, bucket.nodes);
+    return nodes;
+  }
+
+  async requireUpload(uid: string, uploadId: string): Promise<Upload> {
+    const upload = await this.store.getUpload(uid, uploadId);
+    // Expired but not yet removed by TTL is expired all the same.
+    if (!upload || upload.expiresAt < epochSeconds(this.settings.now()))
+      throw new UploadNotFoundError(uid, uploadId);
+    return upload;
+  }
+
+  /**
+   * The fast commit: the record moved on from nowhere the upload cannot
+   * stand on, so the staged chunks become the next version as they are.
+   * Answers 'slow' when a node-level merge is needed (a stale If-Match with
+   * re-apply, or a stopped workflow), which the service does by hydrating
+   * the upload and persisting it.
+   */
+  async commitStaged(
+    upload: Upload,
+    plan: VersionPlan,
+    conditions: { readonly ifMatch?: string; readonly ifNoneMatch?: boolean; readonly reapply?: boolean },
+  ) {
+    const fields = (record: WorkflowRecord | undefined): RecordFields => ({
+      namespace: upload.namespace,
+      name: upload.name,
+      phase: upload.phase ?? record?.phase ?? 'Running',
+      message: upload.message ?? record?.message,
+      shutdown: record?.shutdown,
+    });
+    const sameContent = (record: WorkflowRecord) =>
+      record.nodeStatusVersion === plan.nodeStatusVersion &&
+      record.namespace === upload.namespace &&
+      record.name === upload.name &&
+      (upload.phase === undefined || upload.phase === record.phase) &&
+      (upload.message === undefined || upload.message === record.message);
+    return retryCommit(
+      this.settings,
+      `workflow '${upload.uid}' kept changing; retry the commit`,
+      async () => {
+        const record = await this.store.getRecord(upload.uid);
+        if (record && conditions.ifNoneMatch) {
+          if (sameContent(record)) return { ...unchangedOutcome(record), reapplied: false };
+          throw new ConflictError(`workflow '${upload.uid}' already exists`, currentOf(record));
+        }
+        if (!record && conditions.ifMatch !== undefined) throw new WorkflowNotFoundError(upload.uid);
+        if (
+          record &&
+          conditions.ifMatch !== undefined &&
+          String(record.resourceVersion) !== conditions.ifMatch
+        ) {
+          if (sameContent(record)) return { ...unchangedOutcome(record), reapplied: false };
+          if (!conditions.reapply) {
+            throw new ConflictError(
+              `resourceVersion is ${record.resourceVersion}, not ${conditions.ifMatch}: reload and retry, or commit with onConflict=reapply and baseVersion`,
+              currentOf(record),
+            );
+          }
+          return 'slow' as const;
+        }
+        if (record?.shutdown) return 'slow' as const;
+        if (record && record.nodeStatusVersion === plan.nodeStatusVersion) {
+          const outcome = await this.committer.commit(upload.uid, record, fields(record), 'unchanged');
+          return outcome === 'conflict' ? outcome : { ...outcome, reapplied: false };
+        }
+        const current =
+          record && !record.inline
+            ? await this.store.getManifest(record.uid, record.nodeStatusVersion)
+            : undefined;
+        const known = new Map((current?.chunks ?? []).map((chunk) => [chunk.chunkId, chunk]));
+        // Chunks the current version has too are that version's: their lease is at least the record's.
+        const entries = plan.entries.map((entry): PlanEntry => {
+          const chunk = (entry as { chunk: ManifestChunk }).chunk;
+          const same = known.get(chunk.chunkId);
+          return same ? { kind: 'reused', chunk: same } : entry;
+        });
+        const outcome = await this.committer.commit(upload.uid, record, fields(record), {
+          ...plan,
+          ...(current ? { previous: current } : {}),
+          entries,
+        });
+        return outcome === 'conflict' ? outcome : { ...outcome, reapplied: false };
+      },
+    );
+  }
+}
+
+const currentOf = (record: WorkflowRecord) => ({
+  resourceVersion: String(record.resourceVersion),
+  nodeStatusVersion: record.nodeStatusVersion,
+});

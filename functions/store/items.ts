@@ -1,0 +1,129 @@
+/**
+ * Items and their domain shapes: records, summaries and manifests from and
+ * to DynamoDB items, the packed binary columns of a manifest's chunk list,
+ * and what a write costs by DynamoDB's published rules.
+ */
+import type { StopStrategy } from '#contract/workflow';
+import type { Manifest, ManifestChunk, WorkflowRecord, WorkflowSummary, WriteCost } from '#domain/store';
+import type { Item } from './batch.ts';
+import { itemSize, writeUnitsFor } from './item-size.ts';
+import { leaseShardOf, namespaceKey, namespaceSort, recordSortKey, workflowKey } from './keys.ts';
+
+/** Fixed-width binary columns keep a manifest of hundreds of chunks small. */
+export function packManifestChunks(chunks: readonly ManifestChunk[]) {
+  const ids = Buffer.alloc(chunks.length * 32);
+  const numbers = Buffer.alloc(chunks.length * 12);
+  chunks.forEach((chunk, index) => {
+    ids.write(chunk.chunkId, index * 32, 'hex');
+    numbers.writeUInt32BE(chunk.parts, index * 12);
+    numbers.writeUInt32BE(chunk.leaseExpiresAt, index * 12 + 4);
+    numbers.writeUInt32BE(chunk.storedBytes, index * 12 + 8);
+  });
+  return { chunkIds: ids, chunkNumbers: numbers };
+}
+
+export function unpackManifestChunks(
+  ids: Uint8Array | undefined,
+  numbers: Uint8Array | undefined,
+): ManifestChunk[] {
+  if (!ids || !numbers) return [];
+  const idBuffer = Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength);
+  const numberBuffer = Buffer.from(numbers.buffer, numbers.byteOffset, numbers.byteLength);
+  const count = idBuffer.length / 32;
+  return Array.from({ length: count }, (_, index) => ({
+    chunkId: idBuffer.toString('hex', index * 32, index * 32 + 32),
+    parts: numberBuffer.readUInt32BE(index * 12),
+    leaseExpiresAt: numberBuffer.readUInt32BE(index * 12 + 4),
+    storedBytes: numberBuffer.readUInt32BE(index * 12 + 8),
+  }));
+}
+
+export const costOf = (items: readonly Record<string, unknown>[]): WriteCost => {
+  let bytes = 0;
+  let writeUnits = 0;
+  for (const item of items) {
+    const size = itemSize(item);
+    bytes += size;
+    writeUnits += writeUnitsFor(size);
+  }
+  return { items: items.length, bytes, writeUnits };
+};
+
+export const sumCosts = (costs: readonly WriteCost[]): WriteCost =>
+  costs.reduce(
+    (sum, cost) => ({
+      items: sum.items + cost.items,
+      bytes: sum.bytes + cost.bytes,
+      writeUnits: sum.writeUnits + cost.writeUnits,
+    }),
+    { items: 0, bytes: 0, writeUnits: 0 },
+  );
+
+export function toRecord(item: Item): WorkflowRecord {
+  return {
+    uid: item.uid as string,
+    namespace: item.namespace as string,
+    name: item.name as string,
+    phase: item.phase as string,
+    ...(item.message !== undefined ? { message: item.message as string } : {}),
+    ...(item.shutdown !== undefined ? { shutdown: item.shutdown as StopStrategy } : {}),
+    resourceVersion: Number(item.resourceVersion),
+    nodeStatusVersion: item.nodeStatusVersion as string,
+    ...(typeof item.previousNodeStatusVersion === 'string'
+      ? { previousNodeStatusVersion: item.previousNodeStatusVersion }
+      : {}),
+    nodeCount: Number(item.nodeCount),
+    createdAt: item.createdAt as string,
+    updatedAt: item.updatedAt as string,
+    leaseExpiresAt: Number(item.leaseExpiresAt),
+    codec: item.codec as string,
+    ...(item.inline !== undefined ? { inline: item.inline as Uint8Array[] } : {}),
+  };
+}
+
+export function toSummary(item: Item): WorkflowSummary {
+  const {
+    inline: _inline,
+    leaseExpiresAt: _lease,
+    codec: _codec,
+    previousNodeStatusVersion: _previous,
+    ...summary
+  } = toRecord({
+    ...item,
+    leaseExpiresAt: 0,
+    codec: '',
+  });
+  return summary;
+}
+
+export function toManifest(uid: string, item: Item): Manifest {
+  return {
+    uid,
+    nodeStatusVersion: item.nodeStatusVersion as string,
+    codec: item.codec as string,
+    bucketCount: Number(item.bucketCount),
+    nodeCount: Number(item.nodeCount),
+    rawBytes: Number(item.rawBytes),
+    storedBytes: Number(item.storedBytes),
+    createdAt: item.createdAt as string,
+    expiresAt: Number(item.expiresAt),
+    chunks: unpackManifestChunks(
+      item.chunkIds as Uint8Array | undefined,
+      item.chunkNumbers as Uint8Array | undefined,
+    ),
+    ...(item.inline !== undefined ? { inline: item.inline as Uint8Array[] } : {}),
+  };
+}
+
+/** The record as its item, with the index keys it carries. */
+export const recordItem = (record: WorkflowRecord): Item => ({
+  pk: workflowKey(record.uid),
+  sk: recordSortKey,
+  ...record,
+  namespaceKey: namespaceKey(record.namespace),
+  namespaceSort: namespaceSort(record.name, record.uid),
+  leaseShard: leaseShardOf(record.uid),
+});
+
+/** Nothing was written. */
+export const noCost: WriteCost = { items: 0, bytes: 0, writeUnits: 0 };

@@ -1,0 +1,338 @@
+/**
+ * The sync operations on the in-memory store: paged reads pinned to one
+ * version, reads since a version (checked against a brute-force diff of two
+ * hydrated maps, and for what they read), and staged uploads.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { bucketCountFor, bucketOf, defaultCodecOptions } from '#domain/codec';
+import { ConflictError, UploadNotFoundError, ValidationError, VersionGoneError } from '#domain/errors';
+import { MemoryStore } from '#domain/memory-store';
+import type { NodeMap } from '#domain/nodes';
+import type { WorkflowStore } from '#domain/store';
+import { WorkflowService } from '#domain/workflow-service';
+import { generateNodes, mutateNodes } from '#test/argo-generator';
+
+const retentionSeconds = 3_600;
+
+function setUp(store: WorkflowStore = new MemoryStore()) {
+  const clock = { now: Date.parse('2026-06-01T00:00:00Z') };
+  const service = new WorkflowService(store, {
+    retentionSeconds,
+    now: () => clock.now,
+    sleep: async () => {},
+  });
+  return { store, service, clock };
+}
+
+/** Counts the chunks a store is asked for. */
+function countingStore() {
+  const store = new MemoryStore();
+  const counts = { chunksRead: 0 };
+  const getChunks = store.getChunks.bind(store);
+  store.getChunks = async (uid, refs) => {
+    counts.chunksRead += refs.length;
+    return getChunks(uid, refs);
+  };
+  return { store, counts };
+}
+
+/** Every page of a read (full or since), each from the version the first one pinned. */
+async function readAll(
+  service: WorkflowService,
+  uid: string,
+  options: { since?: string; budgetBytes?: number } = {},
+) {
+  const nodes: NodeMap = {};
+  const set: NodeMap = {};
+  const remove: string[] = [];
+  let first: Awaited<ReturnType<WorkflowService['readNodes']>> | undefined;
+  let fromBucket: number | undefined;
+  let pages = 0;
+  do {
+    const page = await service.readNodes({
+      uid,
+      budgetBytes: options.budgetBytes ?? 4 * 1024 * 1024,
+      ...(first ? { version: first.nodeStatusVersion, pinned: true } : {}),
+      ...(options.since === undefined ? {} : { since: options.since }),
+      ...(fromBucket === undefined ? {} : { fromBucket }),
+    });
+    first ??= page;
+    expect(page.nodeStatusVersion).toBe(first.nodeStatusVersion);
+    Object.assign(nodes, page.nodes);
+    Object.assign(set, page.change?.set);
+    remove.push(...(page.change?.remove ?? []));
+    fromBucket = page.nextBucket;
+    pages++;
+  } while (fromBucket !== undefined);
+  return { first: first as NonNullable<typeof first>, nodes, set, remove, pages };
+}
+
+/** The change from `before` to `after`, node by node, the slow obvious way. */
+function bruteForceDiff(before: NodeMap, after: NodeMap) {
+  const set: NodeMap = {};
+  for (const [id, node] of Object.entries(after)) {
+    if (JSON.stringify(before[id]) !== JSON.stringify(node)) set[id] = node;
+  }
+  return {
+    set,
+    remove: Object.keys(before)
+      .filter((id) => !(id in after))
+      .sort(),
+  };
+}
+
+const sortKeys = (nodes: NodeMap) =>
+  JSON.parse(
+    JSON.stringify(nodes, (_key, value) =>
+      value && typeof value === 'object' && !Array.isArray(value)
+        ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : 1)))
+        : value,
+    ),
+  ) as NodeMap;
+
+describe('paged reads', () => {
+  it('returns every node of one version in pages within the budget, all pinned to the first', async () => {
+    const { service } = setUp();
+    const nodes = generateNodes({ nodeCount: 3_000, seed: 3 }) as NodeMap;
+    await service.persist({ uid: 'wf-pages', namespace: 'argo', name: 'p', nodes });
+
+    const { nodes: read, pages } = await readAll(service, 'wf-pages', { budgetBytes: 256 * 1024 });
+
+    expect(pages).toBeGreaterThan(3);
+    expect(read).toEqual(nodes);
+  });
+
+  it('keeps reading the pinned version after the workflow moved on, and says when it is gone', async () => {
+    const { service, store, clock } = setUp();
+    const nodes = generateNodes({ nodeCount: 2_000, seed: 4 }) as NodeMap;
+    await service.persist({ uid: 'wf-pin', namespace: 'argo', name: 'p', nodes });
+    const first = await service.readNodes({ uid: 'wf-pin', budgetBytes: 64 * 1024 });
+    await service.patch({ uid: 'wf-pin', set: mutateNodes(nodes, { count: 20, seed: 1 }).set as NodeMap });
+
+    const second = await service.readNodes({
+      uid: 'wf-pin',
+      version: first.nodeStatusVersion,
+      pinned: true,
+      fromBucket: first.nextBucket as number,
+      budgetBytes: 64 * 1024,
+    });
+    clock.now += 3 * retentionSeconds * 1000;
+    (store as MemoryStore).expire(Math.floor(clock.now / 1000));
+
+    expect(second.nodeStatusVersion).toBe(first.nodeStatusVersion);
+    for (const [id, node] of Object.entries(second.nodes ?? {})) expect(node).toEqual(nodes[id]);
+    await expect(
+      service.readNodes({ uid: 'wf-pin', version: first.nodeStatusVersion, pinned: true, budgetBytes: 1024 }),
+    ).rejects.toBeInstanceOf(VersionGoneError);
+  });
+});
+
+describe('reads since a version', () => {
+  it('returns the node-level change and reads only the chunks that differ', async () => {
+    const { store, counts } = countingStore();
+    const { service } = setUp(store);
+    const nodes = generateNodes({ nodeCount: 10_000, seed: 5 }) as NodeMap;
+    const base = await service.persist({ uid: 'wf-since', namespace: 'argo', name: 's', nodes });
+    const { set } = mutateNodes(nodes, { count: 10, seed: 2 });
+    await service.patch({ uid: 'wf-since', set: set as NodeMap, remove: [Object.keys(nodes)[7] as string] });
+    const after = (await service.getWorkflow('wf-since')).nodes;
+    counts.chunksRead = 0;
+
+    const change = await readAll(service, 'wf-since', { since: base.workflow.nodeStatusVersion });
+    const expected = bruteForceDiff(sortKeys(nodes), after);
+    const touchedBuckets = new Set(
+      [...Object.keys(expected.set), ...expected.remove].map((id) => bucketOf(id, bucketCountFor(10_000))),
+    );
+
+    expect(sortKeys(change.set)).toEqual(sortKeys(expected.set));
+    expect(change.remove.sort()).toEqual(expected.remove);
+    // The new and the old chunk of each bucket that changed, nothing else.
+    expect(counts.chunksRead).toBe(2 * touchedBuckets.size);
+    console.info(
+      `read since a version: ${Object.keys(change.set).length} set, ${change.remove.length} removed, ${counts.chunksRead} chunks read of ${bucketCountFor(10_000)} per version`,
+    );
+  });
+
+  it('answers 410 for a since-version that expired, and an empty change for the current one', async () => {
+    const { service, store, clock } = setUp();
+    const first = await service.persist({
+      uid: 'wf-gone',
+      namespace: 'argo',
+      name: 'g',
+      nodes: { a: { phase: 'Running' } },
+    });
+    await service.patch({ uid: 'wf-gone', set: { b: { phase: 'Running' } } });
+    const current = await service.getWorkflow('wf-gone');
+
+    const same = await service.readNodes({
+      uid: 'wf-gone',
+      since: current.nodeStatusVersion,
+      budgetBytes: 1024,
+    });
+    clock.now += 3 * retentionSeconds * 1000;
+    await service.renew();
+    (store as MemoryStore).expire(Math.floor(clock.now / 1000));
+
+    expect(same.change).toEqual({ since: current.nodeStatusVersion, set: {}, remove: [] });
+    await expect(
+      service.readNodes({ uid: 'wf-gone', since: first.workflow.nodeStatusVersion, budgetBytes: 1024 }),
+    ).rejects.toBeInstanceOf(VersionGoneError);
+  });
+
+  it('equals a brute-force diff of the two hydrated maps, across re-bucketing too (property)', async () => {
+    const id = fc.integer({ min: 0, max: 120 }).map((n) => `n-${n}`);
+    const node = fc.record({ phase: fc.constantFrom('Pending', 'Running', 'Succeeded'), size: fc.nat(50) });
+    const map = fc.dictionary(id, node, { maxKeys: 120 });
+    await fc.assert(
+      fc.asyncProperty(map, map, fc.integer({ min: 256, max: 8192 }), async (before, after, budgetBytes) => {
+        const { service } = setUp();
+        const options = { ...defaultCodecOptions, targetNodesPerBucket: 4 };
+        const tiny = new WorkflowService(new MemoryStore(), {
+          codec: options,
+          alwaysOffload: true,
+          sleep: async () => {},
+        });
+        for (const subject of [service, tiny]) {
+          const first = await subject.persist({
+            uid: 'wf-p',
+            namespace: 'argo',
+            name: 'p',
+            nodes: before as NodeMap,
+          });
+          await subject.persist({ uid: 'wf-p', namespace: 'argo', name: 'p', nodes: after as NodeMap });
+          const change = await readAll(subject, 'wf-p', {
+            since: first.workflow.nodeStatusVersion,
+            budgetBytes,
+          });
+          const expected = bruteForceDiff(sortKeys(before as NodeMap), sortKeys(after as NodeMap));
+          expect(sortKeys(change.set)).toEqual(sortKeys(expected.set));
+          expect(change.remove.sort()).toEqual(expected.remove);
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('staged uploads', () => {
+  /** The map's buckets as an upload part wants them. */
+  function bucketsOf(nodes: NodeMap, bucketCount: number): Record<string, NodeMap> {
+    const buckets: Record<string, NodeMap> = {};
+    for (let index = 0; index < bucketCount; index++) buckets[index] = {};
+    for (const [id, node] of Object.entries(nodes))
+      (buckets[bucketOf(id, bucketCount)] as NodeMap)[id] = node;
+    return buckets;
+  }
+
+  it('commits a map sent in parts as the version a PUT of it makes, invisible until then', async () => {
+    const { service } = setUp();
+    const nodes = generateNodes({ nodeCount: 3_000, seed: 9 }) as NodeMap;
+    const { upload } = await service.beginUpload({
+      uid: 'wf-up',
+      namespace: 'argo',
+      name: 'u',
+      nodeCount: 3_000,
+    });
+    const buckets = Object.entries(bucketsOf(nodes, upload.bucketCount));
+    await service.putUploadPart('wf-up', upload.uploadId, 1, Object.fromEntries(buckets.slice(0, 100)));
+    await expect(service.getWorkflow('wf-up')).rejects.toThrow(/does not exist/);
+    await service.putUploadPart('wf-up', upload.uploadId, 2, Object.fromEntries(buckets.slice(100)));
+
+    const committed = await service.commitUpload('wf-up', upload.uploadId, {}, { ifNoneMatch: true });
+    const again = await service.commitUpload('wf-up', upload.uploadId, {}, { ifNoneMatch: true });
+    const reference = await setUp().service.persist({ uid: 'wf-up', namespace: 'argo', name: 'u', nodes });
+
+    expect(committed.created).toBe(true);
+    expect(committed.workflow.nodeStatusVersion).toBe(reference.workflow.nodeStatusVersion);
+    expect(again.write.writeUnits).toBe(0);
+    expect((await service.getWorkflow('wf-up')).nodes).toEqual(nodes);
+  });
+
+  it('takes the buckets not sent from the version the upload began on', async () => {
+    const { service } = setUp();
+    const nodes = generateNodes({ nodeCount: 3_000, seed: 10 }) as NodeMap;
+    await service.persist({ uid: 'wf-delta-up', namespace: 'argo', name: 'u', nodes });
+    const { set } = mutateNodes(nodes, { count: 5, seed: 3 });
+    const next = { ...nodes, ...(set as NodeMap) };
+    const begun = await service.beginUpload({
+      uid: 'wf-delta-up',
+      namespace: 'argo',
+      name: 'u',
+      nodeCount: 3_000,
+    });
+    const buckets = bucketsOf(next, begun.upload.bucketCount);
+    const reference = await setUp().service.persist({ uid: 'x', namespace: 'argo', name: 'u', nodes: next });
+    const changed = Object.keys(buckets).filter(
+      (index) => !Object.keys(set).every((id) => bucketOf(id, begun.upload.bucketCount) !== Number(index)),
+    );
+
+    await service.putUploadPart(
+      'wf-delta-up',
+      begun.upload.uploadId,
+      1,
+      Object.fromEntries(changed.map((index) => [index, buckets[index] as NodeMap])),
+    );
+    const committed = await service.commitUpload('wf-delta-up', begun.upload.uploadId);
+
+    expect(begun.baseChunkIds).toHaveLength(begun.upload.bucketCount);
+    expect(committed.workflow.nodeStatusVersion).toBe(reference.workflow.nodeStatusVersion);
+    expect((await service.getWorkflow('wf-delta-up')).nodes).toEqual(next);
+  });
+
+  it('refuses misplaced nodes, a wrong node count and an unknown upload', async () => {
+    const { service } = setUp();
+    const { upload } = await service.beginUpload({
+      uid: 'wf-bad-up',
+      namespace: 'argo',
+      name: 'u',
+      nodeCount: 100,
+    });
+    const wrongBucket = (bucketOf('a', upload.bucketCount) + 1) % upload.bucketCount;
+
+    await expect(
+      service.putUploadPart('wf-bad-up', upload.uploadId, 1, { [wrongBucket]: { a: { phase: 'Running' } } }),
+    ).rejects.toThrow(/belongs in bucket/);
+    await expect(service.putUploadPart('wf-bad-up', 'no-such', 1, {})).rejects.toBeInstanceOf(
+      UploadNotFoundError,
+    );
+    await service.putUploadPart(
+      'wf-bad-up',
+      upload.uploadId,
+      1,
+      bucketsOf({ a: { phase: 'Running' } }, upload.bucketCount),
+    );
+    await expect(service.commitUpload('wf-bad-up', upload.uploadId)).rejects.toBeInstanceOf(ValidationError);
+  });
+
+  it('loses to a stop that commits during the upload, and re-applies on it when asked', async () => {
+    const { service } = setUp();
+    const nodes: NodeMap = { a: { id: 'a', phase: 'Running' }, b: { id: 'b', phase: 'Running' } };
+    const created = await service.persist({ uid: 'wf-race-up', namespace: 'argo', name: 'u', nodes });
+    const next: NodeMap = { ...nodes, b: { id: 'b', phase: 'Succeeded' }, c: { id: 'c', phase: 'Running' } };
+    const { upload } = await service.beginUpload({
+      uid: 'wf-race-up',
+      namespace: 'argo',
+      name: 'u',
+      nodeCount: 3,
+    });
+    await service.putUploadPart('wf-race-up', upload.uploadId, 1, bucketsOf(next, upload.bucketCount));
+    await service.stop({ uid: 'wf-race-up', strategy: 'Stop' });
+
+    await expect(
+      service.commitUpload('wf-race-up', upload.uploadId, {}, { ifMatch: '1' }),
+    ).rejects.toBeInstanceOf(ConflictError);
+    const reapplied = await service.commitUpload(
+      'wf-race-up',
+      upload.uploadId,
+      { baseVersion: created.workflow.nodeStatusVersion },
+      { ifMatch: '1', reapply: true },
+    );
+    const after = await service.getWorkflow('wf-race-up');
+
+    expect(reapplied.workflow.shutdown).toBe('Stop');
+    expect(after.nodes.a?.phase).toBe('Failed');
+    expect(after.nodes.b?.phase).toBe('Succeeded');
+    expect(after.nodes.c?.phase).toBe('Failed');
+  });
+});

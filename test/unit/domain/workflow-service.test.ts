@@ -1,0 +1,248 @@
+/**
+ * The domain operations on the in-memory adapter of the storage port: fast,
+ * no JVM. What only a real DynamoDB shows (conditions under concurrency, TTL,
+ * batching, capacity) stays in test/integration/domain on DynamoDB Local.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ConflictError, ValidationError } from '#domain/errors';
+import { MemoryStore } from '#domain/memory-store';
+import { applyNodeChange, type NodeMap } from '#domain/nodes';
+import type { WorkflowStore } from '#domain/store';
+import { type ServiceSettings, WorkflowService } from '#domain/workflow-service';
+import { generateNodes, loadArgoFixtures, mutateNodes } from '#test/argo-generator';
+import { interleaveAfter } from '#test/interleave';
+
+const retentionSeconds = 3_600;
+
+/** A service on a fresh memory store with a clock the test moves. */
+function setUp(settings: Partial<ServiceSettings> = {}, store: WorkflowStore = new MemoryStore()) {
+  const clock = { now: Date.parse('2026-06-01T00:00:00Z') };
+  const service = new WorkflowService(store, {
+    retentionSeconds,
+    now: () => clock.now,
+    sleep: async () => {},
+    alwaysOffload: true,
+    ...settings,
+  });
+  return { store, service, clock };
+}
+
+const running = (id: string, extra: Record<string, unknown> = {}) => ({ id, phase: 'Running', ...extra });
+
+describe('WorkflowService on the memory store', () => {
+  it('round-trips every real Argo fixture, inline and offloaded', async () => {
+    for (const alwaysOffload of [false, true]) {
+      const { service } = setUp({ alwaysOffload });
+      for (const { file, nodes: fixture } of loadArgoFixtures()) {
+        const nodes = fixture as NodeMap;
+        await service.persist({ uid: file.replace(/\W/g, '-'), namespace: 'argo', name: file, nodes });
+        const read = await service.getWorkflow(file.replace(/\W/g, '-'));
+        expect(read.nodes, file).toEqual(nodes);
+      }
+    }
+  });
+
+  it('writes nothing when the same map is put again, and only the changed buckets on a small patch', async () => {
+    const { service } = setUp();
+    const nodes = generateNodes({ nodeCount: 2_000, seed: 7 }) as NodeMap;
+    const first = await service.persist({ uid: 'wf-big', namespace: 'argo', name: 'big', nodes });
+    const again = await service.persist({ uid: 'wf-big', namespace: 'argo', name: 'big', nodes });
+    const { set, changedIds } = mutateNodes(nodes, { count: 3, seed: 1 });
+
+    const patched = await service.patch({ uid: 'wf-big', set: set as NodeMap });
+    const read = await service.getWorkflow('wf-big');
+
+    expect(first.write.chunksWritten).toBeGreaterThan(100);
+    expect(again.write).toEqual({ chunksWritten: 0, chunksReused: 0, bytesWritten: 0, writeUnits: 0 });
+    expect(again.workflow.resourceVersion).toBe(1);
+    expect(patched.write.chunksWritten).toBeGreaterThan(0);
+    expect(patched.write.chunksWritten).toBeLessThanOrEqual(changedIds.length);
+    expect(read.nodes).toEqual({ ...nodes, ...set });
+  });
+
+  it('keeps terminal node phases under a patch', async () => {
+    const { service } = setUp();
+    await service.persist({
+      uid: 'wf-sticky',
+      namespace: 'argo',
+      name: 's',
+      nodes: { a: running('a', { phase: 'Succeeded' }), b: running('b') },
+    });
+
+    await service.patch({ uid: 'wf-sticky', set: { a: running('a'), b: running('b', { phase: 'Failed' }) } });
+    const { nodes } = await service.getWorkflow('wf-sticky');
+
+    expect(nodes.a?.phase).toBe('Succeeded');
+    expect(nodes.b?.phase).toBe('Failed');
+  });
+
+  it('stops once: unfinished nodes fail, a second stop writes nothing, a completed workflow cannot be stopped', async () => {
+    const { service } = setUp();
+    await service.persist({
+      uid: 'wf-stop',
+      namespace: 'argo',
+      name: 's',
+      nodes: { a: running('a'), b: running('b', { phase: 'Succeeded' }) },
+    });
+    await service.persist({ uid: 'wf-done', namespace: 'argo', name: 'd', phase: 'Succeeded', nodes: {} });
+
+    const stopped = await service.stop({ uid: 'wf-stop', strategy: 'Stop' });
+    const again = await service.stop({ uid: 'wf-stop', strategy: 'Terminate' });
+    const later = await service.patch({ uid: 'wf-stop', set: { c: running('c') } });
+
+    expect(stopped.changed).toBe(true);
+    expect(stopped.workflow).toMatchObject({ phase: 'Failed', shutdown: 'Stop' });
+    expect(stopped.workflow.nodes.a).toMatchObject({
+      phase: 'Failed',
+      message: "Stopped with strategy 'Stop'",
+    });
+    expect(stopped.workflow.nodes.b?.phase).toBe('Succeeded');
+    expect(again.changed).toBe(false);
+    expect(again.workflow.shutdown).toBe('Stop');
+    expect(later.workflow.shutdown).toBe('Stop');
+    expect((await service.getWorkflow('wf-stop')).nodes.c?.phase).toBe('Failed');
+    await expect(service.stop({ uid: 'wf-done', strategy: 'Stop' })).rejects.toBeInstanceOf(ConflictError);
+  });
+
+  it('re-applies a stale full map on the current state, from its base version', async () => {
+    const { service } = setUp();
+    const base = await service.persist({
+      uid: 'wf-reapply',
+      namespace: 'argo',
+      name: 'r',
+      nodes: { a: running('a'), b: running('b') },
+    });
+    await service.patch({ uid: 'wf-reapply', set: { a: running('a', { phase: 'Succeeded' }) } });
+    const stale = {
+      uid: 'wf-reapply',
+      namespace: 'argo',
+      name: 'r',
+      baseVersion: base.workflow.nodeStatusVersion,
+      nodes: { a: running('a'), b: running('b', { phase: 'Succeeded' }), c: running('c') },
+    };
+
+    await expect(service.persist(stale, { ifMatch: '1' })).rejects.toBeInstanceOf(ConflictError);
+    const reapplied = await service.persist(stale, { ifMatch: '1', reapply: true });
+    const { nodes } = await service.getWorkflow('wf-reapply');
+
+    expect(reapplied.reapplied).toBe(true);
+    expect(nodes).toEqual({
+      a: running('a', { phase: 'Succeeded' }),
+      b: running('b', { phase: 'Succeeded' }),
+      c: running('c'),
+    });
+  });
+
+  it('recognises a retried create and a retried patch as their own result, and nothing else', async () => {
+    const { service } = setUp();
+    const input = { uid: 'wf-retry', namespace: 'argo', name: 'r', nodes: { a: running('a') } };
+    await service.persist(input, { ifNoneMatch: true });
+    const createdAgain = await service.persist(input, { ifNoneMatch: true });
+    const delta = { uid: 'wf-retry', set: { a: running('a', { phase: 'Succeeded' }) } };
+    await service.patch(delta, { ifMatch: '1' });
+
+    const retried = await service.patch(delta, { ifMatch: '1' });
+
+    expect(createdAgain.write.writeUnits).toBe(0);
+    expect(retried.workflow.resourceVersion).toBe(2);
+    expect(retried.write.chunksWritten).toBe(0);
+    await expect(
+      service.persist({ ...input, nodes: { b: running('b') } }, { ifNoneMatch: true }),
+    ).rejects.toBeInstanceOf(ConflictError);
+    await expect(
+      service.patch({ uid: 'wf-retry', set: { b: running('b') } }, { ifMatch: '1' }),
+    ).rejects.toBeInstanceOf(ConflictError);
+  });
+
+  it("refuses a workflow phase that is not Argo's, and takes an empty one as no change", async () => {
+    const { service } = setUp();
+    await service.persist({ uid: 'wf-phase', namespace: 'argo', name: 'p', phase: 'Pending', nodes: {} });
+
+    await expect(service.patch({ uid: 'wf-phase', phase: 'Nope' })).rejects.toBeInstanceOf(ValidationError);
+    await expect(
+      service.persist({ uid: 'wf-phase', namespace: 'argo', name: 'p', phase: 'Completed', nodes: {} }),
+    ).rejects.toThrow(/Pending, Running, Succeeded, Failed, Error/);
+    const empty = await service.patch({ uid: 'wf-phase', phase: '' });
+
+    expect(empty.workflow.phase).toBe('Pending');
+  });
+
+  it('lists only committed versions: a lost race leaves its history entry out of the list', async () => {
+    const { store, service } = setUp();
+    await service.persist({ uid: 'wf-race', namespace: 'argo', name: 'r', nodes: { a: running('a') } });
+    const loser = new WorkflowService(
+      interleaveAfter(store, 'putManifest', () =>
+        service.patch({ uid: 'wf-race', set: { b: running('b') } }),
+      ),
+      { retentionSeconds, sleep: async () => {}, alwaysOffload: true },
+    );
+
+    const result = await loser.patch({ uid: 'wf-race', set: { c: running('c') } });
+    const listed = await service.listVersions('wf-race');
+    const entries = await store.listVersions('wf-race', 100);
+
+    expect(result.conflicts).toBe(1);
+    expect(entries).toHaveLength(4);
+    expect(listed).toHaveLength(3);
+    expect(listed[0]).toMatchObject({ nodeStatusVersion: result.workflow.nodeStatusVersion, current: true });
+    expect(Object.keys((await service.getWorkflow('wf-race')).nodes).sort()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('keeps a superseded version readable for R, and the current one for as long as the renewer runs', async () => {
+    const store = new MemoryStore();
+    const { service, clock } = setUp({}, store);
+    const first = await service.persist({
+      uid: 'wf-ttl',
+      namespace: 'argo',
+      name: 't',
+      nodes: { a: running('a') },
+    });
+    clock.now += 1_000 * retentionSeconds;
+    await service.patch({ uid: 'wf-ttl', set: { a: running('a', { phase: 'Succeeded' }) } });
+    const supersededAt = clock.now;
+
+    for (let quarter = 1; quarter <= 16; quarter++) {
+      clock.now += (1_000 * retentionSeconds) / 4;
+      await service.renew();
+      store.expire(Math.floor(clock.now / 1000));
+      if (clock.now - supersededAt <= 1_000 * retentionSeconds) {
+        await expect(service.getVersion('wf-ttl', first.workflow.nodeStatusVersion)).resolves.toBeDefined();
+      }
+      expect((await service.getWorkflow('wf-ttl')).nodes.a?.phase).toBe('Succeeded');
+    }
+    await expect(service.getVersion('wf-ttl', first.workflow.nodeStatusVersion)).rejects.toThrow(/expired/);
+  });
+
+  it('ends every sequence of patches in the state a plain replay of them gives (property)', async () => {
+    const ids = ['n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7', 'n8'];
+    const phase = fc.constantFrom('Pending', 'Running', 'Succeeded', 'Failed', 'Omitted');
+    const node = (id: string) => fc.record({ phase, size: fc.nat(200) }).map((fields) => ({ id, ...fields }));
+    const patch = fc.record({
+      set: fc.subarray(ids).chain((chosen) => fc.tuple(...chosen.map((id) => node(id)))),
+      remove: fc.subarray(ids, { maxLength: 2 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(patch, { minLength: 1, maxLength: 8 }),
+        fc.boolean(),
+        async (patches, offload) => {
+          const { service } = setUp({
+            alwaysOffload: offload,
+            codec: { targetNodesPerBucket: 2, maxBucketCount: 8, compressionLevel: 1, maxPartBytes: 350_000 },
+          });
+          await service.persist({ uid: 'wf-prop', namespace: 'argo', name: 'p', nodes: {} });
+          const model: NodeMap = {};
+          for (const { set, remove } of patches) {
+            const setMap = Object.fromEntries(set.map((entry) => [entry.id, entry]));
+            const removed = remove.filter((id) => !(id in setMap));
+            await service.patch({ uid: 'wf-prop', set: setMap, remove: removed });
+            applyNodeChange(model, { set: setMap, remove: removed });
+          }
+          expect((await service.getWorkflow('wf-prop')).nodes).toEqual(model);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
