@@ -19,7 +19,7 @@ import {
 } from '#domain/codec';
 import type { NodeMap } from '#domain/nodes';
 import { writeUnitsFor } from '#store/item-size';
-import { generateNodes } from '#test/argo-generator';
+import { generateNodes } from '#testkit/argo-generator';
 import { runCase } from './bench-cases.ts';
 import { writeResults } from './results.ts';
 import { createRunner } from './strategies/runners.ts';

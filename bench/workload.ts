@@ -5,7 +5,7 @@
  * progress (`mutateNodes`). Every strategy replays the same sequence.
  */
 import type { NodeMap } from '#domain/nodes';
-import { generateNodes, mutateNodes } from '#test/argo-generator';
+import { generateNodes, mutateNodes } from '#testkit/argo-generator';
 
 export interface Workload {
   readonly nodeCount: number;

@@ -11,7 +11,6 @@
  * failed entry, as is an entry that matches no rule or that the handler
  * dropped as invalid (which a deployed bus would only show in the logs).
  */
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import {
   type AcceptedEventSources,
@@ -21,7 +20,8 @@ import {
 } from '#contract/api';
 import { ValidationError } from '#domain/errors';
 import { settingsOf } from '#infrastructure/handler-settings';
-import { invokeWithTimeout, type LambdaHandler, lambdaContext } from './lambda.ts';
+import { handlerContext, invokeWithTimeout, type LambdaHandler } from './lambda.ts';
+import { eventBridgeEvent } from './lambda-events.ts';
 
 /** EventBridge accepts at most 10 entries per PutEvents call. */
 const maxEntries = 10;
@@ -114,23 +114,18 @@ async function deliver(
       ErrorMessage: `no rule matches Source '${entry.Source}' and DetailType '${entry.DetailType}'; rules match ${sources} with DetailType ${options.rules.map((rule) => `'${rule.detailType}'`).join(', ')}`,
     };
   }
-  const eventId = randomUUID();
-  const event = {
-    version: '0',
-    id: eventId,
-    'detail-type': entry.DetailType,
+  const event = eventBridgeEvent({
+    detailType: entry.DetailType,
+    detail,
     source: entry.Source,
-    account: '000000000000',
-    time: new Date().toISOString(),
     region: options.region,
     resources: entry.Resources ?? [],
-    detail,
-  };
+  });
   for (const rule of rules) {
     const failure = await deliverToTarget(rule, event, options);
     if (failure) return failure;
   }
-  return { EventId: eventId };
+  return { EventId: event.id };
 }
 
 async function deliverToTarget(
@@ -142,7 +137,7 @@ async function deliverToTarget(
   let lastError: unknown;
   for (let attempt = 1; attempt <= deliveryAttempts; attempt++) {
     try {
-      const context = lambdaContext(rule.handler, options.region);
+      const context = handlerContext(rule.handler, options.region);
       const outcome = (await invokeWithTimeout(
         handler,
         event,

@@ -1,38 +1,28 @@
 /**
  * What the local runtime needs to play API Gateway and Lambda: API Gateway v2
- * events built from Node HTTP requests, Lambda contexts, and responses written
- * back, all in the shapes the deployed handlers receive and return.
+ * events built from Node HTTP requests, Lambda contexts with each handler's
+ * deployed settings, and responses written back, all in the shapes the
+ * deployed handlers receive and return. The events themselves are built by
+ * `lambda-events.ts`, which the test kit uses too.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { HandlerDescription } from '#contract/api';
 import { settingsOf } from '#infrastructure/handler-settings';
+import { apiGatewayV2Event, lambdaContext } from './lambda-events.ts';
 
 /** A Lambda handler as the local runtime calls it. */
 export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 
-/** A Lambda context for one invocation of `handler`, with its deadline. */
-export function lambdaContext(handler: HandlerDescription, region: string): Context {
-  const functionName = `workflow-offload-${handler.name}`;
-  const deadline = Date.now() + settingsOf(handler).timeoutSeconds * 1000;
-  const unsupported = () => {
-    throw new Error('callback-style completion is not supported');
-  };
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${region}:000000000000:function:${functionName}`,
-    memoryLimitInMB: String(settingsOf(handler).memoryMb),
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: unsupported,
-    fail: unsupported,
-    succeed: unsupported,
-  };
+/** A Lambda context for one invocation of `handler`, with its deployed memory and deadline. */
+export function handlerContext(handler: HandlerDescription, region: string): Context {
+  const settings = settingsOf(handler);
+  return lambdaContext({
+    functionName: `workflow-offload-${handler.name}`,
+    region,
+    memoryMb: settings.memoryMb,
+    timeoutMs: settings.timeoutSeconds * 1000,
+  });
 }
 
 /**
@@ -70,16 +60,6 @@ function isBinary(bytes: Buffer): boolean {
   }
 }
 
-/** Query string to API Gateway v2's `queryStringParameters`: repeated names joined with commas. */
-function queryParameters(rawQueryString: string): Record<string, string> | undefined {
-  if (rawQueryString === '') return undefined;
-  const out: Record<string, string> = {};
-  for (const [name, value] of new URLSearchParams(rawQueryString)) {
-    out[name] = out[name] === undefined ? value : `${out[name]},${value}`;
-  }
-  return out;
-}
-
 export interface ApiGatewayEventInput {
   readonly request: IncomingMessage;
   readonly body: Buffer;
@@ -96,7 +76,6 @@ export interface ApiGatewayEventInput {
 export function apiGatewayEvent(input: ApiGatewayEventInput): APIGatewayProxyEventV2 {
   const { request, body } = input;
   const url = new URL(request.url ?? '/', 'http://localhost');
-  const rawQueryString = url.search.startsWith('?') ? url.search.slice(1) : url.search;
   const headers: Record<string, string> = {};
   let cookies: string[] | undefined;
   for (const [name, value] of Object.entries(request.headers)) {
@@ -109,38 +88,20 @@ export function apiGatewayEvent(input: ApiGatewayEventInput): APIGatewayProxyEve
     headers[key] = Array.isArray(value) ? value.join(',') : value;
   }
   const base64 = body.length > 0 && (headers['content-encoding'] !== undefined || isBinary(body));
-  const now = new Date();
-  const method = request.method ?? 'GET';
-  return {
-    version: '2.0',
-    routeKey: input.routeKey,
+  return apiGatewayV2Event({
+    method: request.method ?? 'GET',
     rawPath: url.pathname,
-    rawQueryString,
-    ...(cookies ? { cookies } : {}),
+    routeKey: input.routeKey,
+    rawQueryString: url.search.startsWith('?') ? url.search.slice(1) : url.search,
+    pathParameters: input.pathParameters,
     headers,
-    ...(rawQueryString === '' ? {} : { queryStringParameters: queryParameters(rawQueryString) }),
-    ...(Object.keys(input.pathParameters).length > 0 ? { pathParameters: input.pathParameters } : {}),
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'local',
-      domainName: headers.host ?? 'localhost',
-      domainPrefix: (headers.host ?? 'localhost').split('.')[0] ?? 'localhost',
-      http: {
-        method,
-        path: url.pathname,
-        protocol: `HTTP/${request.httpVersion}`,
-        sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
-        userAgent: headers['user-agent'] ?? '',
-      },
-      requestId: input.requestId,
-      routeKey: input.routeKey,
-      stage: '$default',
-      time: now.toUTCString(),
-      timeEpoch: now.getTime(),
-    },
+    ...(cookies ? { cookies } : {}),
     ...(body.length > 0 ? { body: base64 ? body.toString('base64') : body.toString('utf8') } : {}),
     isBase64Encoded: base64,
-  };
+    requestId: input.requestId,
+    protocol: `HTTP/${request.httpVersion}`,
+    sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+  });
 }
 
 /** Writes a JSON body with a status; for the runtime's own answers (404, 413, 500). */

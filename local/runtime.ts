@@ -29,17 +29,19 @@ import { settingsOf } from '#infrastructure/handler-settings';
 import { type Config, loadConfig } from '#lambda/config';
 import { httpErrorOf } from '#lambda/errors';
 import { decodeJsonBody } from '#lambda/request';
+import type { Wiring } from '#lambda/wiring';
 import { ensureTable } from '#store/table-definition';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
 import { putEvents } from './events.ts';
 import {
   apiGatewayEvent,
+  handlerContext,
   invokeWithTimeout,
   type LambdaHandler,
-  lambdaContext,
   sendJson,
   sendLambdaResult,
 } from './lambda.ts';
+import { scheduledEvent } from './lambda-events.ts';
 import { compileRoutes, matchRoute } from './routes.ts';
 
 /** The project root: `.wfo-data/` lives here, whatever the working directory. */
@@ -69,6 +71,14 @@ export interface LocalRuntimeOptions {
    * else any source (as the deployed rules by default).
    */
   readonly acceptedEventSources?: AcceptedEventSources;
+  /**
+   * Build the handlers on this wiring (its settings, store and DynamoDB
+   * client) instead of the process's, read from the environment. Tests pass
+   * their own to reach its client; the runtime then serves the wiring's
+   * table on the wiring's endpoint (it starts no DynamoDB Local) and writes
+   * nothing to `process.env`.
+   */
+  readonly wiring?: Wiring;
 }
 
 export interface LocalRuntime {
@@ -109,7 +119,18 @@ function prepareEnvironment(endpoint: string, tableName: string): Config {
   return loadConfig(process.env);
 }
 
-async function loadHandlers(): Promise<(handler: HandlerDescription) => Promise<LambdaHandler>> {
+/** `put-workflow` -> `makePutWorkflow`: the factory each handler file exports next to `handler`. */
+const factoryName = (file: string): string =>
+  `make${file.replace(/(^|-)([a-z])/g, (_match, _dash, letter: string) => letter.toUpperCase())}`;
+
+/**
+ * Every handler of the contract, from its file under `functions/handlers/`:
+ * its `handler` export, as Lambda loads it, or, given a wiring, its factory
+ * called with that wiring.
+ */
+export async function loadHandlers(
+  wiring?: Wiring,
+): Promise<(handler: HandlerDescription) => Promise<LambdaHandler>> {
   const loaded = new Map<string, LambdaHandler>();
   const all = new Set([
     ...routes.map((route) => route.handler),
@@ -118,11 +139,16 @@ async function loadHandlers(): Promise<(handler: HandlerDescription) => Promise<
   ]);
   for (const description of all) {
     const url = pathToFileURL(join(projectRoot, 'functions', 'handlers', `${description.file}.ts`)).href;
-    const module = (await import(url)) as { handler?: unknown };
-    if (typeof module.handler !== 'function') {
-      throw new Error(`functions/handlers/${description.file}.ts does not export a handler function`);
+    const module = (await import(url)) as Record<string, unknown>;
+    const name = wiring ? factoryName(description.file) : 'handler';
+    const exported = module[name];
+    if (typeof exported !== 'function') {
+      throw new Error(`functions/handlers/${description.file}.ts does not export a function '${name}'`);
     }
-    loaded.set(description.file, module.handler as LambdaHandler);
+    loaded.set(
+      description.file,
+      (wiring ? (exported as (wiring: Wiring) => unknown)(wiring) : exported) as LambdaHandler,
+    );
   }
   return async (description) => {
     const handler = loaded.get(description.file);
@@ -156,7 +182,8 @@ const errorBody = (error: unknown) => {
 
 /**
  * Starts the local runtime. One per process: handlers read their settings
- * once, at module load, as they do in Lambda.
+ * once, at module load, as they do in Lambda; any number with a `wiring`
+ * each.
  *
  * @example
  * const runtime = await startLocalRuntime({ port: 0, inMemory: true });
@@ -168,13 +195,27 @@ const errorBody = (error: unknown) => {
  */
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const tableName = options.tableName ?? process.env.WFO_TABLE_NAME ?? loadConfig({}).WFO_TABLE_NAME;
+  const ownWiring = options.wiring;
+  const tableName =
+    options.tableName ??
+    ownWiring?.config.WFO_TABLE_NAME ??
+    process.env.WFO_TABLE_NAME ??
+    loadConfig({}).WFO_TABLE_NAME;
   // Bad settings fail here, before anything is started.
   const acceptedSources =
     options.acceptedEventSources ?? parseAcceptedEventSources(process.env.WFO_ACCEPTED_EVENT_SOURCES);
 
   let dynamodb: DynamoDbLocal | undefined;
-  let endpoint = options.dynamodbEndpoint;
+  let endpoint = options.dynamodbEndpoint ?? ownWiring?.config.DYNAMODB_ENDPOINT;
+  // The tables are made where the handlers will look for them, or nowhere.
+  if (
+    ownWiring &&
+    (endpoint === undefined ||
+      endpoint !== ownWiring.config.DYNAMODB_ENDPOINT ||
+      tableName !== ownWiring.config.WFO_TABLE_NAME)
+  ) {
+    throw new Error("a runtime on a wiring of its own serves that wiring's DYNAMODB_ENDPOINT and table");
+  }
   if (endpoint === undefined) {
     const dataDirectory = options.inMemory
       ? undefined
@@ -185,11 +226,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   } else {
     log(`DynamoDB at ${endpoint}`);
   }
-  if (started && (started.endpoint !== endpoint || started.tableName !== tableName)) {
-    await dynamodb?.stop();
-    throw new Error('one local runtime per process: its handlers already read their settings at module load');
+  if (!ownWiring) {
+    if (started && (started.endpoint !== endpoint || started.tableName !== tableName)) {
+      await dynamodb?.stop();
+      throw new Error(
+        'one local runtime per process: its handlers already read their settings at module load',
+      );
+    }
+    started = { endpoint, tableName };
   }
-  started = { endpoint, tableName };
 
   let server: Server | undefined;
   const renewTimers = new Map<string, NodeJS.Timeout>();
@@ -226,7 +271,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   };
 
   try {
-    const config = prepareEnvironment(endpoint, tableName);
+    const config = ownWiring?.config ?? prepareEnvironment(endpoint, tableName);
     const versionsTableName = config.WFO_VERSIONS_TABLE_NAME ?? versionTableNameFor(tableName);
 
     // The tables as the CDK stack defines them. Against our own DynamoDB Local a
@@ -256,7 +301,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       await attempt(0);
     }
 
-    const loadHandler = await loadHandlers();
+    const loadHandler = await loadHandlers(ownWiring);
     const compiledRoutes = compileRoutes(routes);
     const region = config.AWS_REGION;
     const maxBytes = config.WFO_MAX_DECOMPRESSED_BODY_BYTES;
@@ -344,7 +389,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         const result = await invokeWithTimeout(
           handler,
           event,
-          lambdaContext(description, region),
+          handlerContext(description, region),
           settingsOf(description).timeoutSeconds * 1000 + 1000,
         );
         sendLambdaResult(response, result);
@@ -407,22 +452,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         );
         const handler = await loadHandler(schedule.handler);
         const run = async () => {
-          const event = {
-            version: '0',
-            id: randomUUID(),
-            'detail-type': 'Scheduled Event',
-            source: 'aws.scheduler',
-            account: '000000000000',
-            time: new Date().toISOString(),
-            region,
-            resources: [`local:schedule/${schedule.name}`],
-            detail: {},
-          };
+          const event = scheduledEvent({ scheduleName: schedule.name, region });
           try {
             await invokeWithTimeout(
               handler,
               event,
-              lambdaContext(schedule.handler, region),
+              handlerContext(schedule.handler, region),
               settingsOf(schedule.handler).timeoutSeconds * 1000 + 1000,
             );
           } catch (error) {

@@ -17,10 +17,11 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { StopStrategy } from '#contract/workflow';
 import { ConflictError, ContentionError, VersionMissingError, VersionNotFoundError } from '#domain/errors';
 import { isCompletedWorkflowPhase, isTerminalNodePhase, type NodeMap } from '#domain/nodes';
-import type { WorkflowRecord, WorkflowStore, WriteCost } from '#domain/store';
+import type { WorkflowStore } from '#domain/store';
 import { WorkflowService } from '#domain/workflow-service';
 import { DynamoDbStore } from '#store/dynamodb-store';
-import { ArgoStyleStore } from '#test/argo-style-store';
+import { ArgoStyleStore } from '#testkit/stores/argo-style-store';
+import { LastWriterWinsStore } from '#testkit/stores/last-writer-wins-store';
 import { type Summary, seededRandom, summarize } from '../support/stats.ts';
 import { type Discrepancy, verifyWorkflow, WorkflowLedger } from './ledger.ts';
 import { type PlannedWorkflow, type RaceOptions, type RaceStrategy, reconcile } from './workload.ts';
@@ -111,20 +112,6 @@ export function classify(error: unknown): FailureKind {
 
 const sleep = (milliseconds: number) =>
   new Promise((resolve) => setTimeout(resolve, Math.max(0, milliseconds)));
-
-/** The negative control: commits whatever the record holds now, so a stale writer overwrites a newer one. */
-class LastWriterWinsStore extends DynamoDbStore {
-  override async commitRecord(
-    record: WorkflowRecord,
-    _expectedResourceVersion: number | undefined,
-  ): Promise<WriteCost | 'conflict'> {
-    for (;;) {
-      const current = await this.getRecord(record.uid);
-      const outcome = await super.commitRecord(record, current?.resourceVersion);
-      if (outcome !== 'conflict') return outcome;
-    }
-  }
-}
 
 export function createStore(
   strategy: RaceStrategy,

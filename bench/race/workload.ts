@@ -6,7 +6,7 @@
 
 import type { StopStrategy } from '#contract/workflow';
 import type { NodeMap, NodeStatus } from '#domain/nodes';
-import { generateNodes, mutateNodes } from '#test/argo-generator';
+import { generateNodes, mutateNodes } from '#testkit/argo-generator';
 import { seededRandom } from '../support/stats.ts';
 
 export interface RaceOptions {

@@ -19,7 +19,7 @@
 import { type NodeMap, type StopStrategy, WfoApiError, type WfoClient } from '#client/wfo-client';
 import { canonicalJson } from '#domain/codec';
 import type { JsonValue } from '#domain/nodes';
-import { generateNodes, mulberry32, mutateNodes } from '#test/argo-generator';
+import { generateNodes, mulberry32, mutateNodes } from '#testkit/argo-generator';
 
 export const namespace = 'soak';
 

@@ -11,7 +11,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { NodeMap } from '#domain/nodes';
 import { type ServiceSettings, WorkflowService } from '#domain/workflow-service';
 import { DynamoDbStore } from '#store/dynamodb-store';
-import { type BlobVersion, WholeBlobStore } from './whole-blob-store.ts';
+import { type BlobVersion, WholeBlobStore } from '#testkit/stores/whole-blob-store';
 
 export const strategyIds = ['A', 'B', 'C', 'D'] as const;
 export type StrategyId = (typeof strategyIds)[number];

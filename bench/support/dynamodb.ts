@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { DeleteTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ensureTable } from '#store/table-definition';
-import { startDynamoDbLocal } from '#test/dynamodb-local';
+import { startDynamoDbLocal } from '#testkit/dynamodb-local';
 
 export interface BenchDatabase {
   readonly endpoint: string;

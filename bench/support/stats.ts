@@ -80,7 +80,7 @@ export const fileTimestamp = (date = new Date()): string =>
     .replaceAll(':', '-');
 
 /** Seeded PRNG (mulberry32, the generator's own): the same seed gives the same workload. */
-export { mulberry32 as seededRandom } from '#test/argo-generator';
+export { mulberry32 as seededRandom } from '#testkit/argo-generator';
 
 /** CPU milliseconds (user + system) and wall milliseconds of one call, measured in-process. */
 export async function timed<T>(

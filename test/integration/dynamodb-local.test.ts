@@ -9,7 +9,7 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyAttributeTypes, table, versionTableNameFor } from '#contract/tables';
 import { createTableInput, ensureTable } from '#store/table-definition';
-import { createTestTable, createTtlTestTable, type TestTable } from '#test/table';
+import { createTestTable, createTtlTestTable, type TestTable } from '#testkit/table';
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -6,7 +6,7 @@
  * environment (the local runtime).
  */
 import type { TestProject } from 'vitest/node';
-import { startDynamoDbLocal } from './dynamodb-local.ts';
+import { startDynamoDbLocal } from '#testkit/dynamodb-local';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -6,7 +6,7 @@ import {
   loadArgoFixtures,
   mutateNodes,
   nodePhases,
-} from '#test/argo-generator';
+} from '#testkit/argo-generator';
 
 const validPhases = new Set<string>(nodePhases);
 const terminalPhases = new Set(['Succeeded', 'Skipped', 'Failed', 'Error', 'Omitted']);

@@ -15,8 +15,8 @@ import { App } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventSource, type HandlerDescription, handlers, routes } from '#contract/api';
 import { WorkflowOffloadStack } from '#infrastructure/stack';
-import { generateNodes } from '#test/argo-generator';
-import { createTestTable, dynamodbEndpoint, type TestTable } from '#test/table';
+import { generateNodes } from '#testkit/argo-generator';
+import { createTestTable, dynamodbEndpoint, type TestTable } from '#testkit/table';
 
 const run = promisify(execFile);
 const featureFlags = JSON.parse(readFileSync(new URL('../../../cdk.json', import.meta.url), 'utf8')).context;

@@ -7,9 +7,9 @@ import { VersionNotFoundError } from '#domain/errors';
 import type { NodeMap } from '#domain/nodes';
 import { WorkflowService } from '#domain/workflow-service';
 import { DynamoDbStore } from '#store/dynamodb-store';
-import { recordCommands, scanTable } from '#test/command-log';
-import { type DynamoDbLocal, startDynamoDbLocal } from '#test/dynamodb-local';
-import { createTestTable, type TestTable } from '#test/table';
+import { recordCommands, scanTable } from '#testkit/command-log';
+import { type DynamoDbLocal, startDynamoDbLocal } from '#testkit/dynamodb-local';
+import { createTestTable, type TestTable } from '#testkit/table';
 
 const retentionSeconds = 8;
 const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));

@@ -10,11 +10,11 @@ import {
 import { isTerminalNodePhase, type NodeMap } from '#domain/nodes';
 import { type ServiceSettings, WorkflowService } from '#domain/workflow-service';
 import { DynamoDbStore } from '#store/dynamodb-store';
-import { generateNodes, loadArgoFixtures, mutateNodes } from '#test/argo-generator';
-import { ArgoStyleStore } from '#test/argo-style-store';
-import { recordCommands, scanTable } from '#test/command-log';
-import { interleaveAfter } from '#test/interleave';
-import { createTestTable, type TestTable } from '#test/table';
+import { generateNodes, loadArgoFixtures, mutateNodes } from '#testkit/argo-generator';
+import { recordCommands, scanTable } from '#testkit/command-log';
+import { interleaveAfter } from '#testkit/interleave';
+import { ArgoStyleStore } from '#testkit/stores/argo-style-store';
+import { createTestTable, type TestTable } from '#testkit/table';
 
 let testTable: TestTable;
 let store: DynamoDbStore;

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '#contract/api';
 import { type LocalRuntime, startLocalRuntime } from '#local/runtime';
-import { dynamodbEndpoint } from '#test/table';
+import { dynamodbEndpoint } from '#testkit/table';
 
 let runtime: LocalRuntime;
 const uid = `routes-${Date.now()}`;

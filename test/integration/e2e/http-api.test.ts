@@ -21,7 +21,8 @@ import {
 } from '#client/wfo-client';
 import { eventSource } from '#contract/api';
 import { findFreePort } from '#local/dynamodb-local';
-import { dynamodbEndpoint } from '#test/table';
+import { generateNodes } from '#testkit/argo-generator';
+import { dynamodbEndpoint } from '#testkit/table';
 
 const projectRoot = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -161,28 +162,6 @@ function argoNodes(workflow: string, count: number, phase = 'Succeeded'): NodeMa
 }
 
 const running = (id: string, extra: Record<string, unknown> = {}) => ({ id, phase: 'Running', ...extra });
-
-/**
- * A big, realistic node map: the shared Argo generator (`#test/argo-generator`)
- * when the tree has it, else {@link argoNodes}. The specifier is a variable so
- * that the suite compiles either way.
- */
-async function bigWorkflowNodes(workflow: string, nodeCount: number): Promise<NodeMap> {
-  const generatorModule = '#test/argo-generator';
-  try {
-    const { generateNodes } = (await import(generatorModule)) as {
-      generateNodes: (options: { nodeCount: number; seed: number; workflowName?: string }) => NodeMap;
-    };
-    return generateNodes({ nodeCount, seed: 50_000, workflowName: workflow });
-  } catch (error) {
-    if (
-      (error as { code?: string }).code !== 'ERR_PACKAGE_IMPORT_NOT_DEFINED' &&
-      !/Cannot find/.test(String(error))
-    )
-      throw error;
-    return argoNodes(workflow, nodeCount, 'Running');
-  }
-}
 
 describe('local runtime over HTTP', () => {
   let runtime: RunningRuntime;
@@ -827,7 +806,7 @@ describe('local runtime over HTTP', () => {
 
   describe('a 50,000-node workflow', () => {
     it('round-trips exactly: PUT as gzip, then GET; a small PATCH rewrites few chunks', async () => {
-      const nodes = await bigWorkflowNodes('e2e-big', 50_000);
+      const nodes = generateNodes({ nodeCount: 50_000, seed: 50_000, workflowName: 'e2e-big' }) as NodeMap;
       const size = Buffer.byteLength(JSON.stringify(nodes));
       expect(size / 50_000).toBeGreaterThan(300);
       const changedIds = Object.keys(nodes).slice(-10);

@@ -21,9 +21,9 @@ import type { NodeMap } from '#domain/nodes';
 import type { Manifest } from '#domain/store';
 import { WorkflowService } from '#domain/workflow-service';
 import { DynamoDbStore } from '#store/dynamodb-store';
-import { mulberry32 } from '#test/argo-generator';
-import { scanTable } from '#test/command-log';
-import { createTestTable, createTtlTestTable, type TestTable } from '#test/table';
+import { mulberry32 } from '#testkit/argo-generator';
+import { scanTable } from '#testkit/command-log';
+import { createTestTable, createTtlTestTable, type TestTable } from '#testkit/table';
 
 let table: TestTable;
 let store: DynamoDbStore;

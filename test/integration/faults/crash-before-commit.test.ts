@@ -12,9 +12,9 @@ import type { NodeMap } from '#domain/nodes';
 import type { WorkflowStore } from '#domain/store';
 import { WorkflowService } from '#domain/workflow-service';
 import { DynamoDbStore } from '#store/dynamodb-store';
-import { recordCommands, scanTable } from '#test/command-log';
-import { interleaveAfter } from '#test/interleave';
-import { createTtlTestTable, type TestTable } from '#test/table';
+import { recordCommands, scanTable } from '#testkit/command-log';
+import { interleaveAfter } from '#testkit/interleave';
+import { createTtlTestTable, type TestTable } from '#testkit/table';
 
 const retentionSeconds = 4;
 const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));

@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { NodeMap } from '#domain/nodes';
-import { createTestTable } from '#test/table';
+import { createTestTable } from '#testkit/table';
 import { type Harness, loadHandlers } from './handler-harness.ts';
 
 let harness: Harness;

@@ -13,7 +13,7 @@ import type {
 } from 'aws-lambda';
 import { eventSource } from '#contract/api';
 import type { DynamoDbWiring as Wiring } from '#lambda/wiring';
-import { dynamodbEndpoint, type TestTable } from '#test/table';
+import { dynamodbEndpoint, type TestTable } from '#testkit/table';
 
 type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
 type EventHandler = (event: EventBridgeEvent<string, unknown>, context: Context) => Promise<unknown>;

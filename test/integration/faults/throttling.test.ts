@@ -8,7 +8,7 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { NodeMap } from '#domain/nodes';
-import { createTestTable } from '#test/table';
+import { createTestTable } from '#testkit/table';
 import { type FaultInjector, injectFaults } from './fault-injection.ts';
 import { type Harness, loadHandlers } from './handler-harness.ts';
 

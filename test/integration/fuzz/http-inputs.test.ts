@@ -14,9 +14,9 @@ import { Agent, request as httpRequest } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateNodes } from '#test/argo-generator';
-import { dynamodbEndpoint } from '#test/table';
-import { type RuntimeProcess, spawnRuntime } from '../../../bench/soak/runtime-process.ts';
+import { generateNodes } from '#testkit/argo-generator';
+import { type RuntimeProcess, spawnRuntime } from '#testkit/runtime-process';
+import { dynamodbEndpoint } from '#testkit/table';
 
 /** Small enough that a body over it is cheap to send; the node-count limit stays the default (200,000). */
 const maxBodyBytes = 16 * 1024 * 1024;

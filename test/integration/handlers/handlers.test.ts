@@ -15,7 +15,7 @@ import type {
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { eventSource } from '#contract/api';
 import { metricNames } from '#contract/metrics';
-import { createTestTable, dynamodbEndpoint } from '#test/table';
+import { createTestTable, dynamodbEndpoint } from '#testkit/table';
 
 type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
 type EventHandler = (event: EventBridgeEvent<string, unknown>, context: Context) => Promise<unknown>;

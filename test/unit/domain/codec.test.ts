@@ -12,7 +12,7 @@ import {
   prepareVersion,
 } from '#domain/codec';
 import type { JsonValue, NodeMap } from '#domain/nodes';
-import { loadArgoFixtures } from '#test/argo-generator';
+import { loadArgoFixtures } from '#testkit/argo-generator';
 
 const nodeId = fc.stringMatching(/^[a-z][a-z0-9-]{0,30}$/);
 const jsonLeaf = fc.oneof(

@@ -11,7 +11,7 @@ import { MemoryStore } from '#domain/memory-store';
 import type { NodeMap } from '#domain/nodes';
 import type { WorkflowStore } from '#domain/store';
 import { WorkflowService } from '#domain/workflow-service';
-import { generateNodes, mutateNodes } from '#test/argo-generator';
+import { generateNodes, mutateNodes } from '#testkit/argo-generator';
 
 const retentionSeconds = 3_600;
 

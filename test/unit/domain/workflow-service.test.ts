@@ -10,8 +10,8 @@ import { MemoryStore } from '#domain/memory-store';
 import { applyNodeChange, type NodeMap } from '#domain/nodes';
 import type { WorkflowStore } from '#domain/store';
 import { type ServiceSettings, WorkflowService } from '#domain/workflow-service';
-import { generateNodes, loadArgoFixtures, mutateNodes } from '#test/argo-generator';
-import { interleaveAfter } from '#test/interleave';
+import { generateNodes, loadArgoFixtures, mutateNodes } from '#testkit/argo-generator';
+import { interleaveAfter } from '#testkit/interleave';
 
 const retentionSeconds = 3_600;
 

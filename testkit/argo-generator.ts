@@ -1,6 +1,6 @@
 /**
  * Seeded generator of realistic Argo Workflows `status.nodes` maps, modelled
- * on the real fixtures in `test/fixtures/argo-node-status/`.
+ * on the real fixtures in `testkit/fixtures/argo-node-status/`.
  *
  * Shape of a generated map (`generateNodes`):
  * - the root node has the workflow name as id and name; it is a DAG (or, for
@@ -790,11 +790,11 @@ export function mutateNodes(nodes: ArgoNodeMap, options: MutateNodesOptions): No
 
 // --- fixtures -----------------------------------------------------------------------------
 
-/** The repository root: this file is `<repo>/test/support/argo-generator.ts`. */
-const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The test kit's folder: this file is `<repo>/testkit/argo-generator.ts`. */
+const testkitRoot = dirname(fileURLToPath(import.meta.url));
 
-/** Where the real Argo node statuses live: `<repo>/test/fixtures/argo-node-status` (see its README). */
-export const argoFixturesDirectory = resolve(repositoryRoot, 'test', 'fixtures', 'argo-node-status');
+/** Where the real Argo node statuses live: `<repo>/testkit/fixtures/argo-node-status` (see its README). */
+export const argoFixturesDirectory = resolve(testkitRoot, 'fixtures', 'argo-node-status');
 
 /**
  * The real Argo `status.nodes` maps (11 files, 8-27 nodes each), sorted by

@@ -1,5 +1,5 @@
 /**
- * DynamoDB Local for the tests: the same start and stop logic `npm start`
+ * DynamoDB Local for the tests and the benchmarks: the same start and stop logic `npm start`
  * uses (`local/dynamodb-local.ts`), in memory on a free port.
  */
 export {

@@ -15,6 +15,8 @@ export interface TestTable {
   readonly tableName: string;
   /** The versions table (TTL on `expiresAt`, no index): `versionTableNameFor(tableName)`. */
   readonly versionsTableName: string;
+  /** The DynamoDB Local both tables are on. */
+  readonly endpoint: string;
   readonly client: DynamoDBClient;
   readonly documentClient: DynamoDBDocumentClient;
 }
@@ -57,7 +59,7 @@ export async function createTestTable(prefix = 'test', endpoint = dynamodbEndpoi
   const documentClient = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
   });
-  return { tableName, versionsTableName: versionTableNameFor(tableName), client, documentClient };
+  return { tableName, versionsTableName: versionTableNameFor(tableName), endpoint, client, documentClient };
 }
 
 /**
