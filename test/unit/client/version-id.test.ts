@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import * as client from '#client/version-id';
 import { bucketCountFor, bucketOf, nodeIdHash, prepareVersion } from '#domain/codec';
 import type { NodeMap } from '#domain/nodes';
-import { loadArgoFixtures } from '#test/argo-generator';
+import { loadArgoFixtures } from '#testkit/argo-generator';
 
 describe('client version identity', () => {
   it('gives the test vectors of docs/protocol.md', () => {
