@@ -21,9 +21,11 @@ import type { CacheEntry, NodeCache } from './cache.ts';
 import { type Bucketed, bucketize, canonicalJson } from './version-id.ts';
 import {
   ConflictError,
+  type FieldChange,
   GoneError,
   type JsonValue,
   type NodeMap,
+  type NodeStatus,
   type NodesPage,
   type PutWorkflowBody,
   type PutWorkflowOptions,
@@ -69,21 +71,54 @@ const metadataOf = (workflow: WorkflowMetadata & { readonly write?: unknown; rea
   return metadata as WorkflowMetadata;
 };
 
-/** The node-level change from `base` to `target`, comparing only the buckets whose chunk ids differ. */
+const same = (a: JsonValue, b: JsonValue): boolean => a === b || canonicalJson(a) === canonicalJson(b);
+
+/** The field change from `before` to `after`, or undefined when `after` whole is no larger. */
+export function fieldChangeBetween(before: NodeStatus, after: NodeStatus): FieldChange | undefined {
+  const set: NodeStatus = {};
+  for (const [key, value] of Object.entries(after)) {
+    const old = before[key];
+    if (old === undefined || !same(old, value)) set[key] = value;
+  }
+  const unset = Object.keys(before).filter((key) => !(key in after));
+  const change: FieldChange = {
+    ...(Object.keys(set).length > 0 ? { set } : {}),
+    ...(unset.length > 0 ? { unset } : {}),
+  };
+  return JSON.stringify(change).length < JSON.stringify(after).length ? change : undefined;
+}
+
+/** A node with a field change applied (a new object). */
+export function mergeFields(node: NodeStatus | undefined, fields: FieldChange): NodeStatus {
+  const out: NodeStatus = { ...node };
+  for (const key of fields.unset ?? []) delete out[key];
+  for (const [key, value] of Object.entries(fields.set ?? {})) {
+    Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+/**
+ * The node-level change from `base` to `target`, comparing only the buckets
+ * whose chunk ids differ; a changed node goes field by field when that is
+ * smaller.
+ */
 export function deltaBetween(
   base: { readonly nodes: NodeMap; readonly bucketed: Bucketed },
   target: { readonly nodes: NodeMap; readonly bucketed: Bucketed },
-): { set: NodeMap; remove: string[]; bytes: number } {
+): { set: NodeMap; merge: Record<string, FieldChange>; remove: string[]; bytes: number } {
   const set: NodeMap = {};
+  const merge: Record<string, FieldChange> = {};
   const remove: string[] = [];
   let bytes = 0;
   const compare = (before: NodeMap, after: NodeMap) => {
     for (const [id, node] of Object.entries(after)) {
       const old = before[id];
-      if (old === undefined || canonicalJson(old as JsonValue) !== canonicalJson(node as JsonValue)) {
-        set[id] = node;
-        bytes += JSON.stringify(node).length + id.length + 4;
-      }
+      if (old !== undefined && same(old as JsonValue, node as JsonValue)) continue;
+      const fields = old === undefined ? undefined : fieldChangeBetween(old, node);
+      if (fields) merge[id] = fields;
+      else set[id] = node;
+      bytes += JSON.stringify(fields ?? node).length + id.length + 4;
     }
     for (const id of Object.keys(before)) {
       if (!(id in after)) {
@@ -101,7 +136,7 @@ export function deltaBetween(
   } else {
     compare(base.nodes, target.nodes);
   }
-  return { set, remove, bytes };
+  return { set, merge, remove, bytes };
 }
 
 export class SyncClient {
@@ -166,6 +201,7 @@ export class SyncClient {
             uid,
             {
               ...(Object.keys(delta.set).length > 0 ? { set: delta.set } : {}),
+              ...(Object.keys(delta.merge).length > 0 ? { merge: delta.merge } : {}),
               ...(delta.remove.length > 0 ? { remove: delta.remove } : {}),
               ...(body.phase === undefined ? {} : { phase: body.phase }),
               ...(body.message === undefined ? {} : { message: body.message }),
@@ -274,6 +310,7 @@ export class SyncClient {
     const nodes: NodeMap = { ...entry.nodes };
     for (const page of pages) {
       for (const id of page.remove ?? []) delete nodes[id];
+      for (const [id, fields] of Object.entries(page.merge ?? {})) nodes[id] = mergeFields(nodes[id], fields);
       Object.assign(nodes, page.set);
     }
     const workflow = first.workflow as WorkflowMetadata;

@@ -153,8 +153,16 @@ export interface PutWorkflowBody {
 }
 
 /** Body of `PATCH /v1/workflows/{uid}/nodes` (delta). A set node replaces the whole node. */
+/** Some top-level fields of one node to set (each replaced whole) and to drop. */
+export interface FieldChange {
+  readonly set?: NodeStatus;
+  readonly unset?: readonly string[];
+}
+
 export interface NodeDelta {
   readonly set?: NodeMap;
+  /** Nodes changed field by field. */
+  readonly merge?: Readonly<Record<string, FieldChange>>;
   readonly remove?: readonly string[];
   readonly phase?: string;
   readonly message?: string;
@@ -209,6 +217,7 @@ export interface NodesPage {
   /** A read since a version: that version, nodes new or changed since, ids gone. */
   readonly since?: string;
   readonly set?: NodeMap;
+  readonly merge?: Record<string, FieldChange>;
   readonly remove?: string[];
   /** Token of the next page; absent on the last. */
   readonly next?: string;

@@ -24,7 +24,6 @@ import {
 } from '#contract/api';
 import { serviceName } from '#contract/metrics';
 import { versionTableNameFor } from '#contract/tables';
-import { PayloadTooLargeError } from '#domain/errors';
 import { settingsOf } from '#infrastructure/handler-settings';
 import { type Config, loadConfig } from '#lambda/config';
 import { httpErrorOf } from '#lambda/errors';
@@ -33,6 +32,7 @@ import type { Wiring } from '#lambda/wiring';
 import { ensureTable } from '#store/table-definition';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
 import { putEvents } from './events.ts';
+import { eventTooLarge, frontDoorLimits, jsonBytes, requestTooLarge } from './front-door.ts';
 import {
   apiGatewayEvent,
   handlerContext,
@@ -116,6 +116,9 @@ function prepareEnvironment(endpoint: string, tableName: string): Config {
   // EMF lines on stdout are for CloudWatch; locally they are noise unless asked for.
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+  // With the front door's limits lifted, the handlers' own refusal of big results goes too.
+  if (process.env.WFO_LIMITS?.trim().toLowerCase() === 'off')
+    process.env.WFO_LAMBDA_PAYLOAD_BYTES = String(2 ** 40);
   return loadConfig(process.env);
 }
 
@@ -157,22 +160,24 @@ export async function loadHandlers(
   };
 }
 
-/** Reads a request body, refusing more than `maxBytes` (the contract's 413, before any handler runs). */
-async function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer | 'tooLarge'> {
+/**
+ * Reads a request body up to `maxBytes`. Past it, the rest is read and
+ * dropped (up to four times the limit, then the socket is closed), so that
+ * the caller gets the 413 instead of a reset connection.
+ */
+async function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer | { tooLarge: number }> {
   const chunks: Buffer[] = [];
   let size = 0;
-  let tooLarge = false;
   for await (const chunk of request) {
     size += (chunk as Buffer).length;
-    if (size > maxBytes) tooLarge = true;
-    if (!tooLarge) chunks.push(chunk as Buffer);
-    // Draining keeps the connection usable for the 413; past a point, stop listening.
-    if (size > maxBytes * 2 + 1024 * 1024) {
-      request.destroy();
+    if (size <= maxBytes) chunks.push(chunk as Buffer);
+    else if (size > maxBytes * 4 + 4 * 1024 * 1024) {
+      // A sender that keeps going after 4x the limit is not waiting for an answer.
+      request.pause();
       break;
     }
   }
-  return tooLarge ? 'tooLarge' : Buffer.concat(chunks);
+  return size > maxBytes ? { tooLarge: size } : Buffer.concat(chunks);
 }
 
 const errorBody = (error: unknown) => {
@@ -202,6 +207,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     process.env.WFO_TABLE_NAME ??
     loadConfig({}).WFO_TABLE_NAME;
   // Bad settings fail here, before anything is started.
+  const limits = frontDoorLimits();
   const acceptedSources =
     options.acceptedEventSources ?? parseAcceptedEventSources(process.env.WFO_ACCEPTED_EVENT_SOURCES);
 
@@ -309,11 +315,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const handle = async (request: IncomingMessage, response: ServerResponse): Promise<number> => {
       const method = request.method ?? 'GET';
       const path = new URL(request.url ?? '/', 'http://localhost').pathname;
-      const body = await readBody(request, maxBytes);
-      if (body === 'tooLarge') {
-        const { status, body: errorJson } = errorBody(
-          new PayloadTooLargeError(`request body is larger than the limit of ${maxBytes} bytes`),
-        );
+      const body = await readBody(request, limits.requestBytes);
+      if (!Buffer.isBuffer(body)) {
+        const { status, body: errorJson } = errorBody(requestTooLarge(body.tooLarge, limits));
         sendJson(response, status, errorJson, { connection: 'close' });
         return status;
       }
@@ -384,18 +388,30 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         pathParameters: match.pathParameters,
         requestId,
       });
+      const eventSize = jsonBytes(event);
+      if (eventSize > limits.payloadBytes) {
+        const { status, body: errorJson } = errorBody(eventTooLarge(eventSize, limits));
+        sendJson(response, status, errorJson);
+        return status;
+      }
+      const lambdaTimeoutMs = settingsOf(description).timeoutSeconds * 1000 + 1000;
+      const gatewayTimeoutMs = limits.timeoutSeconds * 1000;
+      let result: unknown;
       try {
         const handler = await loadHandler(description);
-        const result = await invokeWithTimeout(
+        result = await invokeWithTimeout(
           handler,
           event,
           handlerContext(description, region),
-          settingsOf(description).timeoutSeconds * 1000 + 1000,
+          Math.min(lambdaTimeoutMs, gatewayTimeoutMs),
         );
-        sendLambdaResult(response, result);
-        const statusCode = (result as { statusCode?: number } | undefined)?.statusCode ?? 200;
-        return statusCode;
       } catch (error) {
+        if (gatewayTimeoutMs < lambdaTimeoutMs && /timed out/.test(String((error as Error)?.message))) {
+          // What the HTTP API answers when its integration takes longer than 30 s.
+          log(`${description.name} took longer than the HTTP API's ${limits.timeoutSeconds} s`);
+          sendJson(response, 503, { message: 'Service Unavailable' });
+          return 503;
+        }
         // The handlers map their own errors; this is a crash or a timeout, as API Gateway would see it.
         log(`${description.name} failed: ${(error as Error)?.stack ?? error}`);
         sendJson(response, 500, {
@@ -403,6 +419,23 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
           message: `the service failed to handle this request (correlation id ${requestId})`,
         });
         return 500;
+      }
+      try {
+        const resultSize = jsonBytes(result);
+        if (resultSize > limits.payloadBytes) {
+          // The handlers refuse such a result themselves (a 413); Lambda would fail one that got through.
+          log(`${description.name} returned ${resultSize} bytes, over Lambda's payload limit`);
+          sendJson(response, 502, { message: 'Internal Server Error' });
+          return 502;
+        }
+        sendLambdaResult(response, result);
+        const statusCode = (result as { statusCode?: number } | undefined)?.statusCode ?? 200;
+        return statusCode;
+      } catch (error) {
+        // A result that cannot be sent as an HTTP response: what API Gateway answers to a malformed one.
+        log(`${description.name} returned a result that cannot be sent: ${(error as Error)?.stack ?? error}`);
+        sendJson(response, 502, { message: 'Internal Server Error' });
+        return 502;
       }
     };
 

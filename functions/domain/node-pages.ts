@@ -7,7 +7,7 @@
  */
 import { bucketOf } from './codec.ts';
 import { VersionGoneError, VersionNotFoundError } from './errors.ts';
-import type { NodeMap } from './nodes.ts';
+import { type FieldChange, fieldChangeBetween, type JsonValue, type NodeMap } from './nodes.ts';
 import type { Manifest, WorkflowRecord, WorkflowSummary } from './store.ts';
 import type { DecodedBucket, LoadedVersion, VersionReader } from './version-reader.ts';
 
@@ -35,7 +35,12 @@ export interface NodePage {
   /** Set for a full read: the nodes of the buckets this page covers. */
   readonly nodes?: NodeMap;
   /** Set for a read since a version: nodes new or changed since it, and ids gone. */
-  readonly change?: { readonly since: string; readonly set: NodeMap; readonly remove: string[] };
+  readonly change?: {
+    readonly since: string;
+    readonly set: NodeMap;
+    readonly merge: Readonly<Record<string, FieldChange>>;
+    readonly remove: string[];
+  };
   /** First bucket of the next page; absent on the last. */
   readonly nextBucket?: number;
   /** Chunks this page read (0 when the version is inline): what it cost. */
@@ -69,13 +74,30 @@ const sourceBuckets = (index: number, newCount: number, oldCount: number): numbe
     ? [index & (oldCount - 1)]
     : Array.from({ length: oldCount / newCount }, (_, step) => index + step * newCount);
 
-/** Node-level change from `before` to `after` (decoded canonical nodes, so text equality is equality). */
-function diffBucket(before: NodeMap, after: NodeMap, set: NodeMap, remove: string[]): void {
+/** Decoded from canonical text, values compare by their JSON. */
+const sameJson = (a: JsonValue, b: JsonValue): boolean => a === b || JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * Node-level change from `before` to `after`: a changed node goes field by
+ * field (`merge`) when that is smaller than the node, else whole (`set`).
+ */
+function diffBucket(before: NodeMap, after: NodeMap, change: MutableChange): void {
   for (const [id, node] of Object.entries(after)) {
     const old = before[id];
-    if (old === undefined || JSON.stringify(old) !== JSON.stringify(node)) set[id] = node;
+    if (old === undefined) change.set[id] = node;
+    else if (!sameJson(old, node)) {
+      const fields = fieldChangeBetween(old, node, sameJson);
+      if (fields) change.merge[id] = fields;
+      else change.set[id] = node;
+    }
   }
-  for (const id of Object.keys(before)) if (!(id in after)) remove.push(id);
+  for (const id of Object.keys(before)) if (!(id in after)) change.remove.push(id);
+}
+
+interface MutableChange {
+  readonly set: NodeMap;
+  readonly merge: Record<string, FieldChange>;
+  readonly remove: string[];
 }
 
 export class NodePageReader {
@@ -97,7 +119,7 @@ export class NodePageReader {
     if (request.since === undefined)
       return { ...common, ...(await this.fullPage(record, version, to, request)) };
     if (request.since === version) {
-      return { ...common, change: { since: request.since, set: {}, remove: [] }, chunksRead: 0 };
+      return { ...common, change: { since: request.since, set: {}, merge: {}, remove: [] }, chunksRead: 0 };
     }
     const from = await this.locate(record, request.since, true);
     return { ...common, ...(await this.changePage(record, version, to, request.since, from, request)) };
@@ -181,8 +203,7 @@ export class NodePageReader {
     request: NodePageRequest,
   ) {
     const start = request.fromBucket ?? 0;
-    const set: NodeMap = {};
-    const remove: string[] = [];
+    const change: MutableChange = { set: {}, merge: {}, remove: [] };
     const comparable = !to.inline && !from.inline && to.bucketCount === from.bucketCount;
     // Which new buckets differ: by chunk id when the layouts match, else all of them.
     const changed = Array.from({ length: to.bucketCount }, (_, index) => index).filter(
@@ -220,7 +241,7 @@ export class NodePageReader {
           if (bucketOf(id, to.bucketCount) === index) old[id] = node;
         }
       }
-      diffBucket(old, bucket.nodes, set, remove);
+      diffBucket(old, bucket.nodes, change);
       total += bucket.rawBytes;
     }
     if (nextBucket === undefined) {
@@ -230,7 +251,7 @@ export class NodePageReader {
     }
     const chunkReads = (loaded: LoadedVersion, count: number) => (loaded.inline ? 0 : count);
     return {
-      change: { since, set, remove },
+      change: { since, ...change },
       ...(nextBucket === undefined ? {} : { nextBucket }),
       chunksRead: chunkReads(to, page.length) + chunkReads(from, sources.length),
     };

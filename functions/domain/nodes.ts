@@ -138,10 +138,71 @@ export function validateNodeMap(
 
 const truncate = (text: string): string => (text.length > 80 ? `${text.slice(0, 77)}...` : text);
 
-/** A change to a node map: nodes to set (whole node replaced) and ids to remove. */
+/** A change to some fields of one node: top-level fields to set (each replaced whole) and to drop. */
+export interface FieldChange {
+  readonly set?: NodeStatus;
+  readonly unset?: readonly string[];
+}
+
+/**
+ * A change to a node map: nodes to set (whole node replaced), nodes to
+ * change field by field (`merge`: a pod's phase, finishedAt and outputs, a
+ * container's progress, without resending the rest), and ids to remove.
+ */
 export interface NodeChange {
   readonly set: NodeMap;
   readonly remove: readonly string[];
+  readonly merge?: Readonly<Record<string, FieldChange>>;
+}
+
+/** Every id a change touches. */
+export const changedIds = (change: NodeChange): string[] => [
+  ...Object.keys(change.set),
+  ...change.remove,
+  ...Object.keys(change.merge ?? {}),
+];
+
+/** The part of a change whose ids satisfy `keep` (the ids of one bucket, say). */
+export function restrictChange(change: NodeChange, keep: (id: string) => boolean): NodeChange {
+  const merge = change.merge ? Object.entries(change.merge).filter(([id]) => keep(id)) : [];
+  return {
+    set: Object.fromEntries(Object.entries(change.set).filter(([id]) => keep(id))),
+    remove: change.remove.filter(keep),
+    ...(merge.length > 0 ? { merge: Object.fromEntries(merge) } : {}),
+  };
+}
+
+/** `node` with a field change applied: a new object; `__proto__` and such stay plain keys. */
+export function mergeFields(node: NodeStatus | undefined, fields: FieldChange): NodeStatus {
+  const out: NodeStatus = { ...node };
+  for (const key of fields.unset ?? []) delete out[key];
+  for (const [key, value] of Object.entries(fields.set ?? {})) {
+    Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+/**
+ * The field change that turns `before` into `after` (top-level fields,
+ * compared with `same`), or undefined when sending `after` whole is no
+ * larger.
+ */
+export function fieldChangeBetween(
+  before: NodeStatus,
+  after: NodeStatus,
+  same: (a: JsonValue, b: JsonValue) => boolean,
+): FieldChange | undefined {
+  const set: NodeStatus = {};
+  for (const [key, value] of Object.entries(after)) {
+    const old = before[key];
+    if (old === undefined || !same(old, value)) set[key] = value;
+  }
+  const unset = Object.keys(before).filter((key) => !(key in after));
+  const change: FieldChange = {
+    ...(Object.keys(set).length > 0 ? { set } : {}),
+    ...(unset.length > 0 ? { unset } : {}),
+  };
+  return JSON.stringify(change).length < JSON.stringify(after).length ? change : undefined;
 }
 
 /**
@@ -164,14 +225,18 @@ export function diffNodeMaps(
 }
 
 /**
- * Applies a change to `current` and returns the ids whose value changed.
- * Terminal phases are sticky: a set that would move a node from a terminal
+ * Applies a change to `current` and returns the ids whose value changed. A
+ * merge applies to the node as it is in `current` (a node it does not find
+ * is created from its fields). Terminal phases are sticky: a change that would move a node from a terminal
  * phase back to a non-terminal one keeps the current node (invariant 6).
  * `current` is modified in place.
  */
 export function applyNodeChange(current: NodeMap, change: NodeChange): Set<string> {
   const touched = new Set<string>();
-  for (const [id, node] of Object.entries(change.set)) {
+  const merged = Object.entries(change.merge ?? {}).map(
+    ([id, fields]) => [id, mergeFields(current[id], fields)] as const,
+  );
+  for (const [id, node] of [...Object.entries(change.set), ...merged]) {
     const existing = current[id];
     if (existing !== undefined && isTerminalNodePhase(existing.phase) && !isTerminalNodePhase(node.phase))
       continue;

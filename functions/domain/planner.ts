@@ -15,7 +15,14 @@ import {
   versionIdOf,
 } from './codec.ts';
 import { VersionMissingError } from './errors.ts';
-import { applyNodeChange, failUnfinishedNodes, type NodeChange, type NodeMap } from './nodes.ts';
+import {
+  applyNodeChange,
+  changedIds,
+  failUnfinishedNodes,
+  type NodeChange,
+  type NodeMap,
+  restrictChange,
+} from './nodes.ts';
 import type { Manifest, ManifestChunk, WorkflowRecord } from './store.ts';
 import type { DecodedBucket, LoadedVersion, VersionReader } from './version-reader.ts';
 
@@ -44,7 +51,7 @@ export const entryChunkId = (entry: PlanEntry): string =>
 
 /** The ids a change touches, by the bucket they live in. */
 const affectedBuckets = (change: NodeChange, bucketCount: number): number[] => [
-  ...new Set([...Object.keys(change.set), ...change.remove].map((id) => bucketOf(id, bucketCount))),
+  ...new Set(changedIds(change).map((id) => bucketOf(id, bucketCount))),
 ];
 
 /**
@@ -61,12 +68,10 @@ function applyToBuckets(
   let nodeCount = nodeCountBefore;
   for (const [index, bucket] of buckets) {
     const before = Object.keys(bucket.nodes).length;
-    applyNodeChange(bucket.nodes, {
-      set: Object.fromEntries(
-        Object.entries(change.set).filter(([id]) => bucketOf(id, bucketCount) === index),
-      ),
-      remove: change.remove.filter((id) => bucketOf(id, bucketCount) === index),
-    });
+    applyNodeChange(
+      bucket.nodes,
+      restrictChange(change, (id) => bucketOf(id, bucketCount) === index),
+    );
     if (stopped) failUnfinishedNodes(bucket.nodes, stopped.strategy, stopped.finishedAt);
     nodeCount += Object.keys(bucket.nodes).length - before;
   }

@@ -28,7 +28,9 @@ import {
 import { type NodePage, NodePageReader, type NodePageRequest } from './node-pages.ts';
 import {
   applyNodeChange,
+  changedIds,
   diffNodeMaps,
+  type FieldChange,
   failUnfinishedNodes,
   isCompletedWorkflowPhase,
   type NodeChange,
@@ -109,6 +111,8 @@ export interface PersistInput {
 
 export interface PatchInput {
   readonly uid: string;
+  /** Nodes changed field by field: `{id: {set?: {field: value}, unset?: [field]}}`. */
+  readonly merge?: Readonly<Record<string, FieldChange>>;
   /**
    * The version the delta was computed from. A record at another version is
    * a conflict (as a stale If-Match is) unless the delta is re-applied.
@@ -330,8 +334,12 @@ export class WorkflowService {
    */
   async patch(request: PatchInput, conditions: WriteConditions = {}): Promise<WriteResult> {
     const input: PatchInput = { ...request, phase: workflowPhaseOf(request.phase) };
-    const change: NodeChange = { set: input.set ?? {}, remove: input.remove ?? [] };
-    const changedCount = Object.keys(change.set).length + change.remove.length;
+    const change: NodeChange = {
+      set: input.set ?? {},
+      remove: input.remove ?? [],
+      ...(input.merge ? { merge: input.merge } : {}),
+    };
+    const changedCount = changedIds(change).length;
     if (changedCount > this.settings.maxNodes) {
       throw new PayloadTooLargeError(
         `the patch changes ${changedCount} nodes; a workflow has at most ${this.settings.maxNodes}`,
@@ -342,6 +350,16 @@ export class WorkflowService {
       // An id no node can have is a mistake to report, not a removal that quietly does nothing.
       validateNodeId(id);
       if (id in change.set) throw new ValidationError(`node '${id}' is both set and removed`);
+    }
+    for (const [id, fields] of Object.entries(change.merge ?? {})) {
+      // The fields alone must be valid as a node: the rules of id, phase, message and finishedAt hold for them.
+      validateNode(id, fields.set ?? {});
+      if (fields.unset !== undefined && !fields.unset.every((field) => typeof field === 'string')) {
+        throw new ValidationError(`merge of node '${id}': unset must list field names`);
+      }
+      if (id in change.set || change.remove.includes(id)) {
+        throw new ValidationError(`node '${id}' is both merged and set or removed`);
+      }
     }
     const { result, conflicts } = await retryCommit<Written>(
       this.settings,

@@ -74,7 +74,12 @@ export const makeReadNodes = ({ service, config }: Wiring) =>
         codec: page.codec,
         bucketCount: page.bucketCount,
         ...(page.change
-          ? { since: page.change.since, set: page.change.set, remove: page.change.remove }
+          ? {
+              since: page.change.since,
+              set: page.change.set,
+              merge: page.change.merge,
+              remove: page.change.remove,
+            }
           : { nodes: page.nodes }),
         ...(next === undefined ? {} : { next }),
       },

@@ -146,7 +146,15 @@ function withinPayloadLimit(response: HttpResult, maxPayloadBytes: number): Http
         `the response would be ${mb(size)} as a Lambda result, over Lambda's ${mb(maxPayloadBytes)} payload limit: read the nodes in pages with GET /v1/workflows/{uid}/nodes (see docs/protocol.md), or use the wfo client, which does`,
       ),
     ),
-    headers: { ...response.headers, 'content-type': 'application/json; charset=utf-8' },
+    // The error replaces the body: none of the headers that described the old one stay.
+    headers: {
+      ...Object.fromEntries(
+        Object.entries(response.headers ?? {}).filter(
+          ([name]) => !['content-encoding', 'etag', 'cache-control'].includes(name.toLowerCase()),
+        ),
+      ),
+      'content-type': 'application/json; charset=utf-8',
+    },
   };
 }
 

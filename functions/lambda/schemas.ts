@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { stopStrategies, type WorkflowPhase, workflowPhases } from '#contract/workflow';
 import { ValidationError } from '#domain/errors';
-import { type NodeMap, workflowPhaseRule } from '#domain/nodes';
+import { type NodeMap, type NodeStatus, workflowPhaseRule } from '#domain/nodes';
 
 /** Workflow uid: 1-128 of `[A-Za-z0-9._:-]` (Kubernetes uids, and whatever else is safe in a URL and a key). */
 export const uidSchema = z
@@ -36,6 +36,9 @@ const nodeMapSchema = z.custom<NodeMap>(isPlainObject, {
   message: 'must be a JSON object mapping node id to node status',
 });
 
+/** Some top-level fields of a node, by name. */
+const fieldsSchema = z.custom<NodeStatus>(isPlainObject, { message: 'must be a JSON object of node fields' });
+
 /** JSON `null` for an optional field means the same as leaving it out. */
 const optional = <T extends z.ZodType>(schema: T) =>
   schema
@@ -63,6 +66,16 @@ export const putWorkflowBodySchema = z.object({
 export const nodeDeltaSchema = z.object({
   set: optional(nodeMapSchema),
   remove: optional(z.array(z.string().min(1, 'must not be empty'))),
+  merge: optional(
+    z.record(
+      z.string(),
+      z.object({
+        set: optional(fieldsSchema),
+        unset: optional(z.array(z.string().min(1, 'must not be empty'))),
+      }),
+      { message: 'must map node id to {set?: {field: value}, unset?: [field]}' },
+    ),
+  ),
   phase: optional(workflowPhase),
   message: optional(message),
   baseVersion: optional(versionIdSchema),

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { bucketCountFor, bucketOf, defaultCodecOptions } from '#domain/codec';
 import { ConflictError, UploadNotFoundError, ValidationError, VersionGoneError } from '#domain/errors';
 import { MemoryStore } from '#domain/memory-store';
-import type { NodeMap } from '#domain/nodes';
+import { type FieldChange, mergeFields, type NodeMap } from '#domain/nodes';
 import type { WorkflowStore } from '#domain/store';
 import { WorkflowService } from '#domain/workflow-service';
 import { generateNodes, mutateNodes } from '#testkit/argo-generator';
@@ -45,6 +45,7 @@ async function readAll(
 ) {
   const nodes: NodeMap = {};
   const set: NodeMap = {};
+  const merge: Record<string, FieldChange> = {};
   const remove: string[] = [];
   let first: Awaited<ReturnType<WorkflowService['readNodes']>> | undefined;
   let fromBucket: number | undefined;
@@ -61,11 +62,25 @@ async function readAll(
     expect(page.nodeStatusVersion).toBe(first.nodeStatusVersion);
     Object.assign(nodes, page.nodes);
     Object.assign(set, page.change?.set);
+    Object.assign(merge, page.change?.merge);
     remove.push(...(page.change?.remove ?? []));
     fromBucket = page.nextBucket;
     pages++;
   } while (fromBucket !== undefined);
-  return { first: first as NonNullable<typeof first>, nodes, set, remove, pages };
+  return { first: first as NonNullable<typeof first>, nodes, set, merge, remove, pages };
+}
+
+/** `before` with a read-since change applied, as a client applies it. */
+function applied(
+  before: NodeMap,
+  change: { set: NodeMap; merge: Record<string, FieldChange>; remove: string[] },
+) {
+  // Plainly, as a reader does: the server already applied its rules (sticky phases) when it committed.
+  const out = { ...before };
+  for (const id of change.remove) delete out[id];
+  for (const [id, fields] of Object.entries(change.merge)) out[id] = mergeFields(out[id], fields);
+  Object.assign(out, change.set);
+  return out;
 }
 
 /** The change from `before` to `after`, node by node, the slow obvious way. */
@@ -145,7 +160,11 @@ describe('reads since a version', () => {
       [...Object.keys(expected.set), ...expected.remove].map((id) => bucketOf(id, bucketCountFor(10_000))),
     );
 
-    expect(sortKeys(change.set)).toEqual(sortKeys(expected.set));
+    expect(sortKeys(applied(sortKeys(nodes), change))).toEqual(sortKeys(after));
+    expect([...Object.keys(change.set), ...Object.keys(change.merge)].sort()).toEqual(
+      Object.keys(expected.set).sort(),
+    );
+    expect(Object.keys(change.merge).length).toBeGreaterThan(0);
     expect(change.remove.sort()).toEqual(expected.remove);
     // The new and the old chunk of each bucket that changed, nothing else.
     expect(counts.chunksRead).toBe(2 * touchedBuckets.size);
@@ -174,7 +193,7 @@ describe('reads since a version', () => {
     await service.renew();
     (store as MemoryStore).expire(Math.floor(clock.now / 1000));
 
-    expect(same.change).toEqual({ since: current.nodeStatusVersion, set: {}, remove: [] });
+    expect(same.change).toEqual({ since: current.nodeStatusVersion, set: {}, merge: {}, remove: [] });
     await expect(
       service.readNodes({ uid: 'wf-gone', since: first.workflow.nodeStatusVersion, budgetBytes: 1024 }),
     ).rejects.toBeInstanceOf(VersionGoneError);
@@ -206,8 +225,11 @@ describe('reads since a version', () => {
             budgetBytes,
           });
           const expected = bruteForceDiff(sortKeys(before as NodeMap), sortKeys(after as NodeMap));
-          expect(sortKeys(change.set)).toEqual(sortKeys(expected.set));
+          expect([...Object.keys(change.set), ...Object.keys(change.merge)].sort()).toEqual(
+            Object.keys(expected.set).sort(),
+          );
           expect(change.remove.sort()).toEqual(expected.remove);
+          expect(sortKeys(applied(sortKeys(before as NodeMap), change))).toEqual(sortKeys(after as NodeMap));
         }
       }),
       { numRuns: 60 },

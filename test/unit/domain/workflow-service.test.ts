@@ -77,6 +77,39 @@ describe('WorkflowService on the memory store', () => {
     expect(nodes.b?.phase).toBe('Failed');
   });
 
+  it('merges fields into nodes: only the fields named change, terminal phases stay, a missing node is created', async () => {
+    const { service } = setUp();
+    await service.persist({
+      uid: 'wf-merge',
+      namespace: 'argo',
+      name: 'm',
+      nodes: {
+        a: running('a', { progress: '0/2', children: ['b'] }),
+        b: running('b', { phase: 'Succeeded', finishedAt: '2026-01-01T00:00:00Z' }),
+      },
+    });
+
+    await service.patch({
+      uid: 'wf-merge',
+      merge: {
+        a: { set: { progress: '1/2' }, unset: ['children'] },
+        b: { set: { phase: 'Running' } },
+        c: { set: { id: 'c', phase: 'Pending' } },
+      },
+    });
+    const { nodes } = await service.getWorkflow('wf-merge');
+
+    expect(nodes.a).toEqual({ id: 'a', phase: 'Running', progress: '1/2' });
+    expect(nodes.b).toEqual({ id: 'b', phase: 'Succeeded', finishedAt: '2026-01-01T00:00:00Z' });
+    expect(nodes.c).toEqual({ id: 'c', phase: 'Pending' });
+    await expect(
+      service.patch({ uid: 'wf-merge', merge: { a: { set: { phase: 'Nope' } } } }),
+    ).rejects.toThrow(/unknown phase/);
+    await expect(
+      service.patch({ uid: 'wf-merge', remove: ['a'], merge: { a: { set: { progress: '2/2' } } } }),
+    ).rejects.toThrow(/both merged and set or removed/);
+  });
+
   it('stops once: unfinished nodes fail, a second stop writes nothing, a completed workflow cannot be stopped', async () => {
     const { service } = setUp();
     await service.persist({
