@@ -382,7 +382,17 @@ export class Uploads {
           ...(current ? { previous: current } : {}),
           entries,
         });
-        return outcome === 'conflict' ? outcome : { ...outcome, reapplied: false };
+        if (outcome === 'conflict') return outcome;
+        // The parts wrote the chunks the current version did not have: count them as this write's.
+        const staged = entries.filter((entry) => entry.kind === 'staged') as { chunk: ManifestChunk }[];
+        const write = {
+          ...outcome.write,
+          chunksWritten: staged.length,
+          chunksReused: entries.length - staged.length,
+          bytesWritten:
+            outcome.write.bytesWritten + staged.reduce((sum, entry) => sum + entry.chunk.storedBytes, 0),
+        };
+        return { ...outcome, write, reapplied: false };
       },
     );
   }

@@ -383,3 +383,51 @@ describe('sync over a runtime whose retention is seconds (TTL for real)', () => 
     expect(await client.getWorkflow(uid)).toEqual(before);
   });
 });
+
+describe('the front door of a runtime with a 1 MB request limit', () => {
+  let runtime: RuntimeProcess;
+
+  beforeAll(async () => {
+    runtime = await spawnRuntime({
+      DYNAMODB_ENDPOINT: dynamodbEndpoint(),
+      WFO_TABLE_NAME: `door-${randomUUID()}`,
+      WFO_MAX_REQUEST_BYTES: String(1024 * 1024),
+    });
+  });
+
+  afterAll(async () => {
+    expect(await runtime?.stop()).toBe(0);
+  });
+
+  it('answers an 8 MB body with the 413 JSON, read to the end: curl sees the answer, not a reset', async () => {
+    const directory = await temporaryDirectory();
+    const file = join(directory, 'big.json');
+    await writeFile(
+      file,
+      JSON.stringify({ namespace: 'argo', name: 'x', nodes: {}, pad: 'x'.repeat(8 * 1024 * 1024) }),
+    );
+
+    const { stdout } = await run('curl', [
+      '-sS',
+      '-X',
+      'PUT',
+      '-H',
+      'content-type: application/json',
+      '--data-binary',
+      `@${file}`,
+      '-w',
+      '\n%{http_code}',
+      `${runtime.baseUrl}/v1/workflows/door`,
+    ]);
+    await rm(directory, { recursive: true, force: true });
+    const [body, status] = stdout.split('\n');
+
+    expect(status).toBe('413');
+    expect(JSON.parse(body as string)).toEqual({
+      error: 'PayloadTooLarge',
+      message: expect.stringMatching(
+        /over the HTTP API's 1\.0 MB request limit: send a large map as a staged upload/,
+      ),
+    });
+  });
+});
