@@ -47,7 +47,9 @@ export const usage = `wfo: read and write workflow node status stored by workflo
 Usage: wfo [--url URL] [--json] <command> [arguments] [options]
 
 Commands:
-  get <uid> [--nodes]                      show a workflow: metadata and node counts by phase
+  get <uid> [--nodes | --tree [--phase P,..] [--depth N] [--node ID] [--all]]
+                                           show a workflow: metadata and node counts by phase;
+                                           --tree prints the node tree as 'argo get' does
   put <uid> -f FILE [--if-match RV] [--create] [--reapply --base-version V]
                                            persist a whole workflow; FILE holds
                                            {namespace, name, phase?, message?, nodes}
@@ -85,6 +87,11 @@ Options:
   --next TOKEN        continue a listing where the previous page ended
   --all               follow every page of the listing
   --nodes             also print every node (id, phase, name, message)
+  --tree              print the node tree (STEP, TEMPLATE, PODNAME, DURATION, MESSAGE)
+  --phase P,...       with --tree: only nodes of these phases get a line
+  --depth N           with --tree: print N levels below the root at most
+  --node ID           with --tree: print the subtree of this node
+  --all               with --tree: never shorten long runs of siblings
   -h, --help          show this help
 
 Exit codes:
@@ -114,6 +121,10 @@ export const options = {
   next: { type: 'string' },
   all: { type: 'boolean' },
   nodes: { type: 'boolean' },
+  tree: { type: 'boolean' },
+  phase: { type: 'string' },
+  depth: { type: 'string' },
+  node: { type: 'string' },
 } as const;
 
 /** The long name of an option, without `--`. */
