@@ -109,6 +109,8 @@ export interface WorkflowMetadata {
   /** Content hash of the current node map. */
   readonly nodeStatusVersion: string;
   readonly nodeCount: number;
+  /** Nodes by phase, when the service knows them. */
+  readonly phaseCounts?: Readonly<Partial<Record<NodePhase, number>>>;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -176,6 +178,7 @@ export interface VersionListItem {
   readonly expiresAt: string;
   readonly nodeCount: number;
   readonly storedBytes: number;
+  readonly phaseCounts?: Readonly<Partial<Record<NodePhase, number>>>;
   readonly current: boolean;
 }
 

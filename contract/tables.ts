@@ -32,6 +32,7 @@ export const table = {
         'resourceVersion',
         'nodeStatusVersion',
         'nodeCount',
+        'phaseCounts',
         'createdAt',
         'updatedAt',
       ],

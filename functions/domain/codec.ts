@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { ValidationError } from './errors.ts';
 import type { JsonValue, NodeMap } from './nodes.ts';
+import { type BucketSummary, summarize } from './summaries.ts';
 
 /** Name of the encoding below; stored on every chunk so a later codec can still read old ones. */
 export const codecName = 'wfo-bucket-deflate-d1';
@@ -62,6 +63,8 @@ export interface PreparedBucket {
   readonly rawBytes: number;
   readonly chunkId: string;
   readonly nodeCount: number;
+  /** Phases and types present, and counts by phase. */
+  readonly summary: BucketSummary;
 }
 
 export interface PreparedVersion {
@@ -181,6 +184,7 @@ export function prepareBucket(
     rawBytes: Buffer.byteLength(canonical, 'utf8'),
     chunkId: sha256Hex(canonical),
     nodeCount: ids.length,
+    summary: summarize(nodes, ids),
   };
 }
 

@@ -160,6 +160,7 @@ export class Committer {
       storedBytes,
       createdAt: nowIso,
       expiresAt,
+      ...(plan.phaseCounts === undefined ? {} : { phaseCounts: plan.phaseCounts }),
       ...(record ? { parentVersion: record.nodeStatusVersion } : {}),
       chunks: manifestChunks,
       ...(inline ? { inline } : {}),
@@ -174,6 +175,7 @@ export class Committer {
       nodeStatusVersion: plan.nodeStatusVersion,
       ...(record ? { previousNodeStatusVersion: record.nodeStatusVersion } : {}),
       nodeCount: plan.nodeCount,
+      ...(plan.phaseCounts === undefined ? {} : { phaseCounts: plan.phaseCounts }),
       createdAt: record?.createdAt ?? nowIso,
       updatedAt: nowIso,
       leaseExpiresAt: manifestChunks.reduce(
@@ -264,6 +266,8 @@ export class Committer {
           parts: parts.length,
           leaseExpiresAt: expiresAt,
           storedBytes: partsBytes(parts),
+          phaseMask: entry.bucket.summary.phaseMask,
+          typeMask: entry.bucket.summary.typeMask,
         });
         if (!seen.has(entry.bucket.chunkId)) {
           seen.add(entry.bucket.chunkId);

@@ -255,6 +255,7 @@ export class MemoryStore implements WorkflowStore {
         expiresAt: manifest.expiresAt,
         nodeCount: manifest.nodeCount,
         storedBytes: manifest.storedBytes,
+        ...(manifest.phaseCounts === undefined ? {} : { phaseCounts: manifest.phaseCounts }),
         ...(parentVersion === undefined ? {} : { parentVersion }),
       },
       expiresAt: manifest.expiresAt,

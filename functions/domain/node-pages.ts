@@ -6,9 +6,10 @@
  * chunks that differ.
  */
 import { bucketOf } from './codec.ts';
-import { VersionGoneError, VersionNotFoundError } from './errors.ts';
+import { ValidationError, VersionGoneError, VersionNotFoundError } from './errors.ts';
 import { type FieldChange, fieldChangeBetween, type JsonValue, type NodeMap } from './nodes.ts';
-import type { Manifest, WorkflowRecord, WorkflowSummary } from './store.ts';
+import type { Manifest, ManifestChunk, WorkflowRecord, WorkflowSummary } from './store.ts';
+import { phaseBit, typeBit } from './summaries.ts';
 import type { DecodedBucket, LoadedVersion, VersionReader } from './version-reader.ts';
 
 export interface NodePageRequest {
@@ -23,6 +24,15 @@ export interface NodePageRequest {
   readonly fromBucket?: number;
   /** Largest node JSON one page carries, uncompressed. */
   readonly budgetBytes: number;
+  /** Only nodes of these phases, of these types, and under this node (itself included). */
+  readonly filter?: NodeFilter;
+}
+
+export interface NodeFilter {
+  readonly phases?: readonly string[];
+  readonly types?: readonly string[];
+  /** A node id: the node and every node reachable from it through `children`. */
+  readonly under?: string;
 }
 
 export interface NodePage {
@@ -45,6 +55,25 @@ export interface NodePage {
   readonly nextBucket?: number;
   /** Chunks this page read (0 when the version is inline): what it cost. */
   readonly chunksRead: number;
+}
+
+/** Whether a node passes a filter's phases and types. */
+function nodeMatcher(filter: NodeFilter | undefined): (node: NodeMap[string]) => boolean {
+  const phases = filter?.phases ? new Set(filter.phases) : undefined;
+  const types = filter?.types ? new Set(filter.types) : undefined;
+  return (node) =>
+    (phases === undefined || phases.has(typeof node.phase === 'string' ? node.phase : '')) &&
+    (types === undefined || types.has(typeof node.type === 'string' ? node.type : ''));
+}
+
+/** Whether a bucket may hold a node the filter wants, by its masks (unknown masks: it may). */
+function bucketMatcher(filter: NodeFilter | undefined): (chunk: ManifestChunk | undefined) => boolean {
+  const phaseBits = filter?.phases?.reduce((bits, phase) => bits | phaseBit(phase), 0);
+  const typeBits = filter?.types?.reduce((bits, type) => bits | typeBit(type), 0);
+  return (chunk) =>
+    chunk === undefined ||
+    ((phaseBits === undefined || chunk.phaseMask === undefined || (chunk.phaseMask & phaseBits) !== 0) &&
+      (typeBits === undefined || chunk.typeMask === undefined || (chunk.typeMask & typeBits) !== 0));
 }
 
 /** Stored-to-raw ratio of a version, to estimate a bucket's JSON size before reading it. */
@@ -116,8 +145,12 @@ export class NodePageReader {
       bucketCount: to.bucketCount,
       codec: to.codec,
     };
-    if (request.since === undefined)
+    if (request.since === undefined) {
+      if (request.filter?.under !== undefined) {
+        return { ...common, ...(await this.subtreePage(record, version, to, request, request.filter.under)) };
+      }
       return { ...common, ...(await this.fullPage(record, version, to, request)) };
+    }
     if (request.since === version) {
       return { ...common, change: { since: request.since, set: {}, merge: {}, remove: [] }, chunksRead: 0 };
     }
@@ -158,10 +191,13 @@ export class NodePageReader {
     request: NodePageRequest,
   ) {
     const start = request.fromBucket ?? 0;
+    const matches = nodeMatcher(request.filter);
+    const bucketMay = bucketMatcher(request.filter);
+    // A scoped read skips the buckets whose masks say they hold no such node.
     const remaining = Array.from(
       { length: Math.max(0, to.bucketCount - start) },
       (_, offset) => start + offset,
-    );
+    ).filter((index) => to.inline !== undefined || bucketMay(to.manifest?.chunks[index]));
     const ratio = expansion(to.manifest);
     const estimated = to.inline
       ? remaining
@@ -180,17 +216,77 @@ export class NodePageReader {
         nextBucket = index;
         break;
       }
-      Object.assign(nodes, bucket.nodes);
+      for (const [id, node] of Object.entries(bucket.nodes)) if (matches(node)) nodes[id] = node;
       total += bucket.rawBytes;
     }
     if (nextBucket === undefined) {
       const last = estimated.at(-1);
-      if (last !== undefined && last + 1 < to.bucketCount) nextBucket = last + 1;
+      const following = remaining.find((index) => last !== undefined && index > last);
+      if (following !== undefined) nextBucket = following;
     }
     return {
       nodes,
       ...(nextBucket === undefined ? {} : { nextBucket }),
       chunksRead: to.inline ? 0 : estimated.length,
+    };
+  }
+
+  /**
+   * The nodes under one node: found level by level through `children`,
+   * reading only the buckets that hold the nodes of each level. A page past
+   * the first starts at that position of the subtree (in id order); the
+   * subtree is walked again for it.
+   */
+  private async subtreePage(
+    record: WorkflowRecord,
+    version: string,
+    to: LoadedVersion,
+    request: NodePageRequest,
+    under: string,
+  ) {
+    const found: NodeMap = {};
+    const buckets = new Map<number, DecodedBucket>();
+    let frontier = [under];
+    while (frontier.length > 0) {
+      const wanted = [...new Set(frontier.map((id) => bucketOf(id, to.bucketCount)))].filter(
+        (index) => !buckets.has(index),
+      );
+      if (wanted.length > 0) {
+        const read = await this.readBuckets(record, version, to, wanted, request.pinned === true);
+        for (const [index, bucket] of read) buckets.set(index, bucket);
+      }
+      const next: string[] = [];
+      for (const id of frontier) {
+        const node = buckets.get(bucketOf(id, to.bucketCount))?.nodes[id];
+        if (!node || id in found) continue;
+        found[id] = node;
+        if (Array.isArray(node.children)) {
+          for (const child of node.children)
+            if (typeof child === 'string' && !(child in found)) next.push(child);
+        }
+      }
+      frontier = next;
+    }
+    if (!(under in found))
+      throw new ValidationError(`the workflow has no node '${under}' in version ${version}`);
+    const matches = nodeMatcher(request.filter);
+    const ids = Object.keys(found)
+      .filter((id) => matches(found[id] as NodeMap[string]))
+      .sort();
+    const nodes: NodeMap = {};
+    let total = 0;
+    let position = request.fromBucket ?? 0;
+    for (; position < ids.length; position++) {
+      const node = found[ids[position] as string] as NodeMap[string];
+      const size = JSON.stringify(node).length;
+      if (total > 0 && total + size > request.budgetBytes) break;
+      nodes[ids[position] as string] = node;
+      total += size;
+    }
+    return {
+      nodes,
+      ...(position < ids.length ? { nextBucket: position } : {}),
+      chunksRead: to.inline ? 0 : buckets.size,
     };
   }
 

@@ -24,6 +24,7 @@ import {
   restrictChange,
 } from './nodes.ts';
 import type { Manifest, ManifestChunk, WorkflowRecord } from './store.ts';
+import { addCounts, type PhaseCounts, sumCounts, summarize } from './summaries.ts';
 import type { DecodedBucket, LoadedVersion, VersionReader } from './version-reader.ts';
 
 /** The content a commit points the record at. */
@@ -34,6 +35,8 @@ export interface VersionPlan {
   readonly bucketCount: number;
   readonly nodeCount: number;
   readonly rawBytes: number;
+  /** The version's nodes by phase; absent when not known (the current one's were not). */
+  readonly phaseCounts?: PhaseCounts;
   /** One entry per bucket, in order: a new bucket to store, or a chunk the current version already has. */
   readonly entries: readonly PlanEntry[];
 }
@@ -108,6 +111,9 @@ export class Planner {
       version,
       affectedBuckets(change, version.bucketCount),
     );
+    const countsBefore = sumCounts(
+      [...buckets.values()].map((bucket) => summarize(bucket.nodes).phaseCounts),
+    );
     const nodeCount = applyToBuckets(
       buckets,
       change,
@@ -142,12 +148,16 @@ export class Planner {
     const chunkIds = entries.map((entry) =>
       entry.kind === 'new' ? entry.bucket.chunkId : entry.chunk.chunkId,
     );
+    const countsAfter = sumCounts([...buckets.values()].map((bucket) => summarize(bucket.nodes).phaseCounts));
     return {
       previous: manifest,
       nodeStatusVersion: versionIdOf(chunkIds),
       bucketCount: version.bucketCount,
       nodeCount,
       rawBytes,
+      ...(record.phaseCounts === undefined
+        ? {}
+        : { phaseCounts: addCounts(addCounts(record.phaseCounts, countsBefore, -1), countsAfter) }),
       entries,
     };
   }
@@ -170,6 +180,7 @@ export class Planner {
       bucketCount: prepared.bucketCount,
       nodeCount: prepared.nodeCount,
       rawBytes: prepared.rawBytes,
+      phaseCounts: sumCounts(prepared.buckets.map((bucket) => bucket.summary.phaseCounts)),
       entries: prepared.buckets.map((bucket) => {
         const chunk = current.get(bucket.chunkId);
         return chunk ? { kind: 'reused' as const, chunk } : { kind: 'new' as const, bucket };

@@ -6,6 +6,7 @@
  * renew) is the domain's. No AWS type appears here.
  */
 import type { StopStrategy } from '#contract/workflow';
+import type { PhaseCounts } from './summaries.ts';
 
 /** One chunk a version needs: its id and how many items hold it. */
 export interface ChunkRef {
@@ -18,6 +19,10 @@ export interface ManifestChunk extends ChunkRef {
   readonly leaseExpiresAt: number;
   /** Compressed size of the chunk, all parts. */
   readonly storedBytes: number;
+  /** Which phases occur in the bucket (see `summaries.ts`); absent when not known (older manifests). */
+  readonly phaseMask?: number;
+  /** Which node types occur in the bucket; absent when not known. */
+  readonly typeMask?: number;
 }
 
 /** An immutable description of one node-status version. */
@@ -32,6 +37,8 @@ export interface Manifest {
   readonly createdAt: string;
   /** Epoch seconds; the TTL attribute. */
   readonly expiresAt: number;
+  /** Nodes by phase; absent when not known. */
+  readonly phaseCounts?: PhaseCounts;
   /**
    * The version the record pointed at when this one was written: the one it
    * replaces if its commit succeeds. Absent for a workflow's first version.
@@ -75,6 +82,8 @@ export interface WorkflowRecord {
    */
   readonly previousNodeStatusVersion?: string;
   readonly nodeCount: number;
+  /** The current version's nodes by phase; absent on records written before it was kept. */
+  readonly phaseCounts?: PhaseCounts;
   readonly createdAt: string;
   readonly updatedAt: string;
   /** Every item of the current version expires no earlier than this (epoch seconds). */
@@ -113,6 +122,8 @@ export interface VersionSummary {
   readonly expiresAt: number;
   readonly nodeCount: number;
   readonly storedBytes: number;
+  /** Nodes by phase; absent when not known. */
+  readonly phaseCounts?: PhaseCounts;
   /** See {@link Manifest.parentVersion}: committed versions form a chain through it. */
   readonly parentVersion?: string;
 }
@@ -152,6 +163,7 @@ export interface UploadedBucket extends ManifestChunk {
   readonly index: number;
   readonly nodeCount: number;
   readonly rawBytes: number;
+  readonly phaseCounts: PhaseCounts;
 }
 
 export interface UploadPart {

@@ -47,6 +47,7 @@ import type {
   WorkflowRecord,
   WorkflowStore,
 } from './store.ts';
+import { addCounts, type PhaseCounts, sumCounts, summarize } from './summaries.ts';
 import type { VersionReader } from './version-reader.ts';
 
 export interface BeginUploadInput {
@@ -183,6 +184,9 @@ export class Uploads {
         rawBytes: bucket.rawBytes,
         nodeCount: bucket.nodeCount,
         leaseExpiresAt: expiresAt,
+        phaseMask: bucket.summary.phaseMask,
+        typeMask: bucket.summary.typeMask,
+        phaseCounts: bucket.summary.phaseCounts,
       });
     }
     const chunks = await this.store.putChunks(uid, toStore, expiresAt);
@@ -238,6 +242,9 @@ export class Uploads {
       (sum, source) => sum + (source.kind === 'uploaded' ? source.bucket.rawBytes : 0),
       0,
     );
+    let phaseCounts: PhaseCounts | undefined = sumCounts(
+      sources.flatMap((source) => (source.kind === 'uploaded' ? [source.bucket.phaseCounts] : [])),
+    );
     if (base) {
       // What the base buckets that were replaced held: read them (as many as the buckets sent).
       const replaced = sources.flatMap((source, index) => (source.kind === 'uploaded' ? [index] : []));
@@ -254,6 +261,14 @@ export class Uploads {
         nodeCount -= Object.keys(bucket.nodes).length;
         rawBytes -= bucket.rawBytes;
       }
+      phaseCounts =
+        base.phaseCounts === undefined
+          ? undefined
+          : addCounts(
+              addCounts(phaseCounts, base.phaseCounts),
+              sumCounts([...replacedBuckets.values()].map((bucket) => summarize(bucket.nodes).phaseCounts)),
+              -1,
+            );
     }
     if (bucketCountFor(nodeCount, this.settings.codec) !== upload.bucketCount) {
       throw new ValidationError(
@@ -273,6 +288,7 @@ export class Uploads {
       bucketCount: upload.bucketCount,
       nodeCount,
       rawBytes,
+      ...(phaseCounts === undefined ? {} : { phaseCounts }),
       entries,
       sources,
     };

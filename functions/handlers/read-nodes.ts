@@ -32,14 +32,33 @@ export const makeReadNodes = ({ service, config }: Wiring) =>
     const uid = uidOf(event);
     const query = parseWith(readNodesQuerySchema, event.queryStringParameters ?? {}, 'query');
     const token = query.next === undefined ? undefined : decodePageToken(query.next);
-    if (token && (query.since !== undefined || query.version !== undefined)) {
-      throw new ValidationError('send either next, or since and version: the next token already says both');
+    const asked = {
+      ...(query.phase ? { phases: query.phase } : {}),
+      ...(query.type ? { types: query.type } : {}),
+      ...(query.under ? { under: query.under } : {}),
+    };
+    const scoped = Object.keys(asked).length > 0;
+    if (token && (query.since !== undefined || query.version !== undefined || scoped)) {
+      throw new ValidationError(
+        'send either next, or since, version, phase, type and under: the next token already says them',
+      );
     }
+    if (scoped && query.since !== undefined) {
+      throw new ValidationError(
+        'a read since a version takes no phase, type or under: it returns the whole change',
+      );
+    }
+    const filter = token?.filter ?? (scoped ? asked : undefined);
     const pinned: PageToken | undefined =
       token ??
       (query.version === undefined
         ? undefined
-        : { version: query.version, ...(query.since ? { since: query.since } : {}), fromBucket: 0 });
+        : {
+            version: query.version,
+            ...(query.since ? { since: query.since } : {}),
+            fromBucket: 0,
+            ...(filter ? { filter } : {}),
+          });
     const cacheHeaders = pinned ? { etag: pageEtag(uid, pinned), 'cache-control': immutable } : undefined;
     if (cacheHeaders && matchesIfNoneMatch(event.headers['if-none-match'], cacheHeaders.etag)) {
       return notModified(cacheHeaders);
@@ -54,6 +73,7 @@ export const makeReadNodes = ({ service, config }: Wiring) =>
           ? { version: pinned.version, pinned: token !== undefined, fromBucket: pinned.fromBucket }
           : {}),
         ...(since === undefined ? {} : { since }),
+        ...(filter ? { filter } : {}),
       }),
     );
 
@@ -64,6 +84,7 @@ export const makeReadNodes = ({ service, config }: Wiring) =>
             version: page.nodeStatusVersion,
             ...(since === undefined ? {} : { since }),
             fromBucket: page.nextBucket,
+            ...(filter ? { filter } : {}),
           });
     return json(
       200,

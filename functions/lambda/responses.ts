@@ -6,6 +6,7 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { NodeMap } from '#domain/nodes';
 import type { VersionSummary, WorkflowSummary } from '#domain/store';
+import type { PhaseCounts } from '#domain/summaries';
 import type { WriteResult } from '#domain/workflow-service';
 import type { ErrorBody, HttpError } from './errors.ts';
 import { etagOf } from './request.ts';
@@ -21,6 +22,8 @@ export interface WorkflowSummaryBody {
   readonly resourceVersion: string;
   readonly nodeStatusVersion: string;
   readonly nodeCount: number;
+  /** Nodes by phase, when the service knows them (versions written before it counted them do not). */
+  readonly phaseCounts?: PhaseCounts;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -36,6 +39,7 @@ export function summaryBody(workflow: WorkflowSummary): WorkflowSummaryBody {
     resourceVersion: String(workflow.resourceVersion),
     nodeStatusVersion: workflow.nodeStatusVersion,
     nodeCount: workflow.nodeCount,
+    ...(workflow.phaseCounts === undefined ? {} : { phaseCounts: workflow.phaseCounts }),
     createdAt: workflow.createdAt,
     updatedAt: workflow.updatedAt,
   };
@@ -65,6 +69,7 @@ export const versionItemBody = (version: VersionSummary & { readonly current: bo
   expiresAt: new Date(version.expiresAt * 1000).toISOString(),
   nodeCount: version.nodeCount,
   storedBytes: version.storedBytes,
+  ...(version.phaseCounts === undefined ? {} : { phaseCounts: version.phaseCounts }),
   current: version.current,
 });
 

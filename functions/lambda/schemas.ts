@@ -5,9 +5,10 @@
  * each node (`validateNodeMap`) without copying megabytes of JSON.
  */
 import { z } from 'zod';
-import { stopStrategies, type WorkflowPhase, workflowPhases } from '#contract/workflow';
+import { nodePhases, stopStrategies, type WorkflowPhase, workflowPhases } from '#contract/workflow';
 import { ValidationError } from '#domain/errors';
 import { type NodeMap, type NodeStatus, workflowPhaseRule } from '#domain/nodes';
+import { nodeTypes } from '#domain/summaries';
 
 /** Workflow uid: 1-128 of `[A-Za-z0-9._:-]` (Kubernetes uids, and whatever else is safe in a URL and a key). */
 export const uidSchema = z
@@ -82,9 +83,23 @@ export const nodeDeltaSchema = z.object({
 });
 
 /** `?since=&version=&next=` of `GET /v1/workflows/{uid}/nodes`. */
+const commaList = <T extends string>(allowed: readonly T[], what: string) =>
+  z
+    .string()
+    .transform((text) => text.split(',').map((word) => word.trim()))
+    .pipe(
+      z.array(z.enum(allowed as [T, ...T[]], { message: `must list ${what} from ${allowed.join(', ')}` })),
+    );
+
 export const readNodesQuerySchema = z.object({
   since: versionIdSchema.optional(),
   version: versionIdSchema.optional(),
+  phase: commaList(nodePhases, 'node phases').optional(),
+  type: commaList(nodeTypes, 'node types').optional(),
+  under: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:()\-[\]]{0,252}$/, 'must be a node id')
+    .optional(),
   next: z.string().min(1, 'must not be empty').max(1024, 'is too long').optional(),
 });
 

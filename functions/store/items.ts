@@ -5,6 +5,7 @@
  */
 import type { StopStrategy } from '#contract/workflow';
 import type { Manifest, ManifestChunk, WorkflowRecord, WorkflowSummary, WriteCost } from '#domain/store';
+import type { PhaseCounts } from '#domain/summaries';
 import type { Item } from './batch.ts';
 import { itemSize, writeUnitsFor } from './item-size.ts';
 import { leaseShardOf, namespaceKey, namespaceSort, recordSortKey, workflowKey } from './keys.ts';
@@ -13,29 +14,49 @@ import { leaseShardOf, namespaceKey, namespaceSort, recordSortKey, workflowKey }
 export function packManifestChunks(chunks: readonly ManifestChunk[]) {
   const ids = Buffer.alloc(chunks.length * 32);
   const numbers = Buffer.alloc(chunks.length * 12);
+  // Per chunk: a known flag, the phase mask, the type mask (see functions/domain/summaries.ts).
+  const masks = Buffer.alloc(chunks.length * 4);
   chunks.forEach((chunk, index) => {
     ids.write(chunk.chunkId, index * 32, 'hex');
     numbers.writeUInt32BE(chunk.parts, index * 12);
     numbers.writeUInt32BE(chunk.leaseExpiresAt, index * 12 + 4);
     numbers.writeUInt32BE(chunk.storedBytes, index * 12 + 8);
+    if (chunk.phaseMask !== undefined && chunk.typeMask !== undefined) {
+      masks.writeUInt8(1, index * 4);
+      masks.writeUInt8(chunk.phaseMask, index * 4 + 1);
+      masks.writeUInt16BE(chunk.typeMask, index * 4 + 2);
+    }
   });
-  return { chunkIds: ids, chunkNumbers: numbers };
+  return { chunkIds: ids, chunkNumbers: numbers, chunkMasks: masks };
 }
 
 export function unpackManifestChunks(
   ids: Uint8Array | undefined,
   numbers: Uint8Array | undefined,
+  masks?: Uint8Array,
 ): ManifestChunk[] {
   if (!ids || !numbers) return [];
   const idBuffer = Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength);
   const numberBuffer = Buffer.from(numbers.buffer, numbers.byteOffset, numbers.byteLength);
+  const maskBuffer = masks ? Buffer.from(masks.buffer, masks.byteOffset, masks.byteLength) : undefined;
   const count = idBuffer.length / 32;
-  return Array.from({ length: count }, (_, index) => ({
-    chunkId: idBuffer.toString('hex', index * 32, index * 32 + 32),
-    parts: numberBuffer.readUInt32BE(index * 12),
-    leaseExpiresAt: numberBuffer.readUInt32BE(index * 12 + 4),
-    storedBytes: numberBuffer.readUInt32BE(index * 12 + 8),
-  }));
+  return Array.from({ length: count }, (_, index) => {
+    // Manifests written before the masks existed have none: unknown, so any phase may be there.
+    const known =
+      maskBuffer !== undefined && maskBuffer.length > index * 4 && maskBuffer.readUInt8(index * 4) === 1;
+    return {
+      chunkId: idBuffer.toString('hex', index * 32, index * 32 + 32),
+      parts: numberBuffer.readUInt32BE(index * 12),
+      leaseExpiresAt: numberBuffer.readUInt32BE(index * 12 + 4),
+      storedBytes: numberBuffer.readUInt32BE(index * 12 + 8),
+      ...(known
+        ? {
+            phaseMask: (maskBuffer as Buffer).readUInt8(index * 4 + 1),
+            typeMask: (maskBuffer as Buffer).readUInt16BE(index * 4 + 2),
+          }
+        : {}),
+    };
+  });
 }
 
 export const costOf = (items: readonly Record<string, unknown>[]): WriteCost => {
@@ -73,6 +94,7 @@ export function toRecord(item: Item): WorkflowRecord {
       ? { previousNodeStatusVersion: item.previousNodeStatusVersion }
       : {}),
     nodeCount: Number(item.nodeCount),
+    ...(isObject(item.phaseCounts) ? { phaseCounts: item.phaseCounts as PhaseCounts } : {}),
     createdAt: item.createdAt as string,
     updatedAt: item.updatedAt as string,
     leaseExpiresAt: Number(item.leaseExpiresAt),
@@ -110,10 +132,15 @@ export function toManifest(uid: string, item: Item): Manifest {
     chunks: unpackManifestChunks(
       item.chunkIds as Uint8Array | undefined,
       item.chunkNumbers as Uint8Array | undefined,
+      item.chunkMasks as Uint8Array | undefined,
     ),
+    ...(isObject(item.phaseCounts) ? { phaseCounts: item.phaseCounts as PhaseCounts } : {}),
     ...(item.inline !== undefined ? { inline: item.inline as Uint8Array[] } : {}),
   };
 }
+
+const isObject = (value: unknown): boolean =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /** The record as its item, with the index keys it carries. */
 export const recordItem = (record: WorkflowRecord): Item => ({

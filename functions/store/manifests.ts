@@ -27,7 +27,11 @@ export class ManifestStore {
     const base = await this.getManifest(uid, item.base, depth + 1);
     if (!base) return undefined;
     const chunks = [...base.chunks];
-    const changes = unpackManifestChunks(item.chunkIds as Uint8Array, item.chunkNumbers as Uint8Array);
+    const changes = unpackManifestChunks(
+      item.chunkIds as Uint8Array,
+      item.chunkNumbers as Uint8Array,
+      item.chunkMasks as Uint8Array | undefined,
+    );
     const indexes = Buffer.from(item.changedIndexes as Uint8Array);
     changes.forEach((chunk, position) => {
       chunks[indexes.readUInt32BE(position * 4)] = chunk;
@@ -57,6 +61,7 @@ export class ManifestStore {
       nodeCount: manifest.nodeCount,
       storedBytes: manifest.storedBytes,
       expiresAt: manifest.expiresAt,
+      ...(manifest.phaseCounts === undefined ? {} : { phaseCounts: manifest.phaseCounts }),
     };
     let body: Item;
     if (delta) {
@@ -178,6 +183,9 @@ export class ManifestStore {
       expiresAt: Number(item.expiresAt),
       nodeCount: Number(item.nodeCount),
       storedBytes: Number(item.storedBytes),
+      ...(item.phaseCounts !== null && typeof item.phaseCounts === 'object'
+        ? { phaseCounts: item.phaseCounts as VersionSummary['phaseCounts'] }
+        : {}),
       ...(typeof item.parentVersion === 'string' ? { parentVersion: item.parentVersion } : {}),
     }));
   }

@@ -6,6 +6,7 @@
  * writes a manifest and the record.
  */
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { nodePhases } from '#contract/workflow';
 import type { Upload, UploadedBucket, UploadPart, WriteCost } from '#domain/store';
 import type { Item } from './batch.ts';
 import type { StoreContext } from './context.ts';
@@ -13,8 +14,13 @@ import { guarded } from './errors.ts';
 import { costOf } from './items.ts';
 import { uploadKey, uploadPartKey, uploadPartPrefix, workflowKey } from './keys.ts';
 
-/** 32 bytes of chunk id, then index, parts, stored bytes, raw bytes, node count and lease (uint32 each). */
-const bucketWidth = 32 + 6 * 4;
+/**
+ * 32 bytes of chunk id; index, parts, stored bytes, raw bytes, node count and
+ * lease (uint32 each); the phase mask (uint8), the type mask (uint16) and a
+ * spare byte; then the count of each node phase (uint16 each, in
+ * `nodePhases` order).
+ */
+const bucketWidth = 32 + 6 * 4 + 4 + nodePhases.length * 2;
 
 function packBuckets(buckets: readonly UploadedBucket[]): Buffer {
   const out = Buffer.alloc(buckets.length * bucketWidth);
@@ -30,6 +36,11 @@ function packBuckets(buckets: readonly UploadedBucket[]): Buffer {
       bucket.leaseExpiresAt,
     ].forEach((value, field) => {
       out.writeUInt32BE(value, offset + 32 + field * 4);
+    });
+    out.writeUInt8(bucket.phaseMask ?? 0xff, offset + 56);
+    out.writeUInt16BE(bucket.typeMask ?? 0xffff, offset + 57);
+    nodePhases.forEach((phase, index) => {
+      out.writeUInt16BE(bucket.phaseCounts[phase] ?? 0, offset + 60 + index * 2);
     });
   });
   return out;
@@ -48,6 +59,14 @@ function unpackBuckets(data: Uint8Array): UploadedBucket[] {
       rawBytes: field(3),
       nodeCount: field(4),
       leaseExpiresAt: field(5),
+      phaseMask: buffer.readUInt8(offset + 56),
+      typeMask: buffer.readUInt16BE(offset + 57),
+      phaseCounts: Object.fromEntries(
+        nodePhases.flatMap((phase, index) => {
+          const count = buffer.readUInt16BE(offset + 60 + index * 2);
+          return count > 0 ? [[phase, count]] : [];
+        }),
+      ),
     };
   });
 }

@@ -358,3 +358,81 @@ describe('staged uploads', () => {
     expect(after.nodes.c?.phase).toBe('Failed');
   });
 });
+
+describe('scoped reads and phase counts', () => {
+  it('keeps node counts by phase on the record through puts, patches and a stop', async () => {
+    const { service } = setUp();
+    const nodes = generateNodes({ nodeCount: 3_000, seed: 12 }) as NodeMap;
+    const count = (map: NodeMap) => {
+      const counts: Record<string, number> = {};
+      for (const node of Object.values(map)) counts[node.phase as string] = (counts[node.phase as string] ?? 0) + 1;
+      return counts;
+    };
+    const put = await service.persist({ uid: 'wf-counts', namespace: 'argo', name: 'c', nodes });
+    const { set } = mutateNodes(nodes, { count: 10, seed: 6 });
+    const patched = await service.patch({ uid: 'wf-counts', set: set as NodeMap });
+    const stopped = await service.stop({ uid: 'wf-counts', strategy: 'Stop' });
+    const listed = await service.listWorkflows('argo', 10);
+
+    expect(put.workflow.phaseCounts).toEqual(count(nodes));
+    expect(patched.workflow.phaseCounts).toEqual(count({ ...nodes, ...(set as NodeMap) }));
+    expect(stopped.workflow.phaseCounts).toEqual(count(stopped.workflow.nodes));
+    expect(listed.items[0]?.phaseCounts).toEqual(count(stopped.workflow.nodes));
+  });
+
+  it('reads only the buckets that can hold a phase asked for, and every node of it', async () => {
+    const { store, counts } = countingStore();
+    const { service } = setUp(store);
+    const nodes = generateNodes({ nodeCount: 10_000, seed: 13 }) as NodeMap;
+    await service.persist({ uid: 'wf-scoped', namespace: 'argo', name: 's', nodes });
+    counts.chunksRead = 0;
+
+    const running: NodeMap = {};
+    let fromBucket: number | undefined;
+    do {
+      const page = await service.readNodes({
+        uid: 'wf-scoped',
+        budgetBytes: 4 * 1024 * 1024,
+        filter: { phases: ['Running'], types: ['Pod'] },
+        ...(fromBucket === undefined ? {} : { fromBucket }),
+      });
+      Object.assign(running, page.nodes);
+      fromBucket = page.nextBucket;
+    } while (fromBucket !== undefined);
+    const expected = Object.fromEntries(
+      Object.entries(nodes).filter(([, node]) => node.phase === 'Running' && node.type === 'Pod'),
+    );
+
+    expect(Object.keys(running).sort()).toEqual(Object.keys(expected).sort());
+    expect(counts.chunksRead).toBeGreaterThan(0);
+    expect(counts.chunksRead).toBeLessThan(bucketCountFor(10_000));
+  });
+
+  it('reads the nodes under one node through their children, not the whole map', async () => {
+    const { store, counts } = countingStore();
+    const { service } = setUp(store);
+    const nodes = generateNodes({ nodeCount: 10_000, seed: 14, workflowName: 'wf' }) as NodeMap;
+    await service.persist({ uid: 'wf-under', namespace: 'argo', name: 'wf', nodes });
+    // A node with a small subtree: a DAG or Steps node a few levels down.
+    const group = Object.values(nodes).find(
+      (node) => node.type === 'Retry' && Array.isArray(node.children) && node.children.length >= 2,
+    ) as NodeMap[string];
+    const expected = new Set<string>();
+    const walk = (id: string) => {
+      if (expected.has(id) || !nodes[id]) return;
+      expected.add(id);
+      for (const child of (nodes[id]?.children as string[] | undefined) ?? []) walk(child);
+    };
+    walk(group.id as string);
+    counts.chunksRead = 0;
+
+    const page = await service.readNodes({
+      uid: 'wf-under',
+      budgetBytes: 4 * 1024 * 1024,
+      filter: { under: group.id as string },
+    });
+
+    expect(Object.keys(page.nodes ?? {}).sort()).toEqual([...expected].sort());
+    expect(counts.chunksRead).toBeLessThanOrEqual(expected.size);
+  });
+});
