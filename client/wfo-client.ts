@@ -72,6 +72,7 @@ export const clientRoutes = {
   beginUpload: { method: 'POST', path: '/v1/workflows/{uid}/uploads' },
   putUploadPart: { method: 'PUT', path: '/v1/workflows/{uid}/uploads/{uploadId}/parts/{partNumber}' },
   commitUpload: { method: 'POST', path: '/v1/workflows/{uid}/uploads/{uploadId}/commit' },
+  diff: { method: 'GET', path: '/v1/workflows/{uid}/diff' },
 } as const satisfies Record<string, { method: RequestSpec['method']; path: string }>;
 
 type RouteName = keyof typeof clientRoutes;
@@ -223,6 +224,29 @@ export interface NodesPage {
   readonly merge?: Record<string, FieldChange>;
   readonly remove?: string[];
   /** Token of the next page; absent on the last. */
+  readonly next?: string;
+}
+
+/** One node of a diff between two versions. */
+export interface DiffEntry {
+  readonly id: string;
+  readonly change: 'added' | 'removed' | 'changed';
+  readonly displayName?: string;
+  readonly type?: string;
+  readonly phaseBefore?: string;
+  readonly phaseAfter?: string;
+  readonly fields?: readonly string[];
+}
+
+/** `GET /v1/workflows/{uid}/diff`: one page of it. */
+export interface DiffResponse {
+  readonly uid: string;
+  readonly from: string;
+  readonly to: string;
+  readonly added: number;
+  readonly removed: number;
+  readonly changed: number;
+  readonly nodes: DiffEntry[];
   readonly next?: string;
 }
 
@@ -624,6 +648,39 @@ export class WfoClient {
     const query = options.next === undefined ? { since: options.since } : { next: options.next };
     return (await this.request<NodesPage>({ method: 'GET', path: routePath('readNodes', { uid }), query }))
       .body;
+  }
+
+  /**
+   * `GET /v1/workflows/{uid}/diff`: the nodes added, removed and changed
+   * between two versions (default: the previous one and the current one),
+   * every page merged.
+   */
+  async diff(
+    uid: string,
+    options: { readonly from?: string; readonly to?: string } = {},
+  ): Promise<DiffResponse> {
+    let page = (
+      await this.request<DiffResponse>({
+        method: 'GET',
+        path: routePath('diff', { uid }),
+        query: { from: options.from, to: options.to },
+      })
+    ).body;
+    const nodes = [...page.nodes];
+    const first = page;
+    while (page.next) {
+      page = (
+        await this.request<DiffResponse>({
+          method: 'GET',
+          path: routePath('diff', { uid }),
+          query: { next: page.next },
+        })
+      ).body;
+      nodes.push(...page.nodes);
+    }
+    const count = (kind: DiffEntry['change']) => nodes.filter((entry) => entry.change === kind).length;
+    const { next: _next, ...rest } = first;
+    return { ...rest, nodes, added: count('added'), removed: count('removed'), changed: count('changed') };
   }
 
   /** `POST /v1/workflows/{uid}/uploads`: begin a staged upload of a map of `nodeCount` nodes. */

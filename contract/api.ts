@@ -55,6 +55,7 @@ export const handlers = {
   beginUpload: handler('BeginUpload', 'begin-upload'),
   putUploadPart: handler('PutUploadPart', 'put-upload-part'),
   commitUpload: handler('CommitUpload', 'commit-upload'),
+  diffVersions: handler('DiffVersions', 'diff-versions'),
 } as const satisfies Record<string, HandlerDescription>;
 
 /** The handler names, as the deployment settings key them. */
@@ -80,6 +81,7 @@ export const routes: readonly RouteDescription[] = [
     handler: handlers.putUploadPart,
   },
   { method: 'POST', path: '/v1/workflows/{uid}/uploads/{uploadId}/commit', handler: handlers.commitUpload },
+  { method: 'GET', path: '/v1/workflows/{uid}/diff', handler: handlers.diffVersions },
 ];
 
 /**

@@ -92,6 +92,7 @@ export const handlerSettings: Readonly<Record<HandlerName, HandlerSettings>> = {
   OnStopRequested: settings(writes, 1769),
   OnWorkflowDeleted: settings(deletesRecord, 256),
   ReadNodes: settings(hydrates, 1769),
+  DiffVersions: settings({ ...hydrates, versions: [...(hydrates.versions ?? []), 'Query'] }, 1769),
   BeginUpload: settings({ records: ['GetItem'], versions: ['GetItem', 'PutItem'] }, 512),
   PutUploadPart: settings({ versions: ['GetItem', 'BatchWriteItem', 'PutItem'] }, 1769),
   CommitUpload: settings(

@@ -28,6 +28,8 @@ export type CliClient = Pick<
   | 'deleteWorkflow'
   | 'listWorkflows'
   | 'iterateWorkflows'
+  | 'diff'
+  | 'readNodes'
 >;
 
 /** What `main` reads and writes instead of the process's own streams and environment. */
@@ -39,6 +41,8 @@ export interface CliIo {
   readonly stdin?: AsyncIterable<string | Uint8Array>;
   /** A client, or a factory given the resolved base URL. Default: a {@link WfoClient}. */
   readonly client?: CliClient | ((baseUrl: string) => CliClient);
+  /** How `watch` waits between reads; tests make it instant. */
+  readonly sleep?: (milliseconds: number) => Promise<void>;
 }
 
 /** `wfo --help`; also printed on standard error when no command is given. */
@@ -55,7 +59,12 @@ Commands:
                                            {namespace, name, phase?, message?, nodes}
   patch <uid> [-f FILE] [--set-phase ID=PHASE ...] [--remove ID ...] [--if-match RV]
                                            change some nodes; FILE holds {set?, remove?, phase?, message?}
-  versions <uid>                           list the stored versions of a workflow, newest first
+  versions <uid>                           list the stored versions of a workflow, newest first,
+                                           with the nodes each changed and its phase counts
+  diff <uid> [FROM [TO]]                   what changed between two versions (default: the
+                                           previous one and the current one), node by node
+  watch <uid> [--interval S]               follow a workflow until it completes, printing node
+                                           phase changes; exit 0 if it Succeeded, 1 otherwise
   version <uid> <version> [--nodes]        show one version, current or superseded
   stop <uid> [--strategy Stop|Terminate] [--message TEXT]
                                            stop a workflow: fail its unfinished nodes
@@ -92,6 +101,7 @@ Options:
   --depth N           with --tree: print N levels below the root at most
   --node ID           with --tree: print the subtree of this node
   --all               with --tree: never shorten long runs of siblings
+  --interval S        seconds between reads of watch (default 2)
   -h, --help          show this help
 
 Exit codes:
@@ -125,6 +135,7 @@ export const options = {
   phase: { type: 'string' },
   depth: { type: 'string' },
   node: { type: 'string' },
+  interval: { type: 'string' },
 } as const;
 
 /** The long name of an option, without `--`. */
@@ -140,6 +151,8 @@ export const parse = (args: string[]) => parseArgs({ args, options, allowPositio
 export interface Command {
   /** Names of the positional arguments, all required, in order. */
   readonly arguments: readonly string[];
+  /** Names of positional arguments that may follow them, in order. */
+  readonly optionalArguments?: readonly string[];
   /** The options it takes besides the {@link globalOptions}. */
   readonly options: readonly OptionName[];
   run(context: Context, positionals: readonly string[]): Promise<void>;
@@ -175,14 +188,20 @@ export function checkCommandLine(
       throw new UsageError(`${name} does not take --${option}`);
     }
   }
-  if (positionals.length !== command.arguments.length) {
-    const expected = command.arguments.map((argument) => `<${argument}>`).join(' ');
+  const most = command.arguments.length + (command.optionalArguments?.length ?? 0);
+  if (positionals.length < command.arguments.length || positionals.length > most) {
+    const expected = [
+      ...command.arguments.map((argument) => `<${argument}>`),
+      ...(command.optionalArguments ?? []).map((argument) => `[${argument}]`),
+    ].join(' ');
     throw new UsageError(
       `usage: wfo ${name}${expected === '' ? '' : ` ${expected}`} (got ${positionals.length} arguments)`,
     );
   }
   for (const [index, value] of positionals.entries()) {
-    if (value === '') throw new UsageError(`<${command.arguments[index]}> must not be empty`);
+    const argument =
+      command.arguments[index] ?? command.optionalArguments?.[index - command.arguments.length];
+    if (value === '') throw new UsageError(`<${argument}> must not be empty`);
   }
 }
 

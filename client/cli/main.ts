@@ -31,6 +31,7 @@ import {
   usage,
 } from './args.ts';
 import { deleteCommand } from './delete.ts';
+import { diffCommand } from './diff.ts';
 import { getCommand } from './get.ts';
 import { healthCommand } from './health.ts';
 import { listCommand } from './list.ts';
@@ -40,6 +41,7 @@ import { putCommand } from './put.ts';
 import { stopCommand } from './stop.ts';
 import { versionCommand } from './version.ts';
 import { versionsCommand } from './versions.ts';
+import { WorkflowEndedError, watchCommand } from './watch.ts';
 
 const commands: Readonly<Record<string, Command>> = {
   get: getCommand,
@@ -51,6 +53,8 @@ const commands: Readonly<Record<string, Command>> = {
   delete: deleteCommand,
   list: listCommand,
   health: healthCommand,
+  diff: diffCommand,
+  watch: watchCommand,
 };
 
 /**
@@ -177,6 +181,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     if (error instanceof NotFoundError) return fail(describeApiError(error), exitCodes.notFound);
     if (error instanceof ConflictError) return fail(describeApiError(error), exitCodes.conflict);
     if (error instanceof WfoApiError) return fail(describeApiError(error), exitCodes.failure);
+    if (error instanceof WorkflowEndedError) return fail(error.message, exitCodes.failure);
     return fail(error instanceof Error ? error.message : String(error), exitCodes.failure);
   }
 }

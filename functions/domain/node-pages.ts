@@ -50,6 +50,8 @@ export interface NodePage {
     readonly set: NodeMap;
     readonly merge: Readonly<Record<string, FieldChange>>;
     readonly remove: string[];
+    /** The same change node by node, for a person (a diff). */
+    readonly entries: readonly DiffEntry[];
   };
   /** First bucket of the next page; absent on the last. */
   readonly nextBucket?: number;
@@ -113,20 +115,65 @@ const sameJson = (a: JsonValue, b: JsonValue): boolean => a === b || JSON.string
 function diffBucket(before: NodeMap, after: NodeMap, change: MutableChange): void {
   for (const [id, node] of Object.entries(after)) {
     const old = before[id];
-    if (old === undefined) change.set[id] = node;
-    else if (!sameJson(old, node)) {
+    if (old === undefined) {
+      change.set[id] = node;
+      change.entries.push({ id, change: 'added', ...describe(node, 'after') });
+    } else if (!sameJson(old, node)) {
       const fields = fieldChangeBetween(old, node, sameJson);
       if (fields) change.merge[id] = fields;
       else change.set[id] = node;
+      const changedFields = [
+        ...Object.keys(node).filter(
+          (key) => old[key] === undefined || !sameJson(old[key] as JsonValue, node[key] as JsonValue),
+        ),
+        ...Object.keys(old).filter((key) => !(key in node)),
+      ].sort();
+      change.entries.push({
+        id,
+        change: 'changed',
+        ...describe(node, 'after'),
+        ...describe(old, 'before'),
+        fields: changedFields,
+      });
     }
   }
-  for (const id of Object.keys(before)) if (!(id in after)) change.remove.push(id);
+  for (const [id, old] of Object.entries(before)) {
+    if (!(id in after)) {
+      change.remove.push(id);
+      change.entries.push({ id, change: 'removed', ...describe(old, 'before') });
+    }
+  }
+}
+
+/** A node's name, type and phase, as a diff entry shows them. */
+function describe(node: NodeMap[string], when: 'before' | 'after') {
+  const text = (value: JsonValue | undefined) => (typeof value === 'string' ? value : undefined);
+  const phase = text(node.phase);
+  const base = when === 'after' ? { displayName: text(node.displayName), type: text(node.type) } : {};
+  return Object.fromEntries(
+    Object.entries({ ...base, [when === 'after' ? 'phaseAfter' : 'phaseBefore']: phase }).filter(
+      ([, value]) => value !== undefined,
+    ),
+  ) as Partial<DiffEntry>;
+}
+
+/** One node of a diff between two versions. */
+export interface DiffEntry {
+  readonly id: string;
+  readonly change: 'added' | 'removed' | 'changed';
+  readonly displayName?: string;
+  readonly type?: string;
+  readonly phaseBefore?: string;
+  readonly phaseAfter?: string;
+  /** For a changed node: the top-level fields that differ. */
+  readonly fields?: readonly string[];
 }
 
 interface MutableChange {
   readonly set: NodeMap;
   readonly merge: Record<string, FieldChange>;
   readonly remove: string[];
+  readonly entries: DiffEntry[];
 }
 
 export class NodePageReader {
@@ -152,7 +199,11 @@ export class NodePageReader {
       return { ...common, ...(await this.fullPage(record, version, to, request)) };
     }
     if (request.since === version) {
-      return { ...common, change: { since: request.since, set: {}, merge: {}, remove: [] }, chunksRead: 0 };
+      return {
+        ...common,
+        change: { since: request.since, set: {}, merge: {}, remove: [], entries: [] },
+        chunksRead: 0,
+      };
     }
     const from = await this.locate(record, request.since, true);
     return { ...common, ...(await this.changePage(record, version, to, request.since, from, request)) };
@@ -299,7 +350,7 @@ export class NodePageReader {
     request: NodePageRequest,
   ) {
     const start = request.fromBucket ?? 0;
-    const change: MutableChange = { set: {}, merge: {}, remove: [] };
+    const change: MutableChange = { set: {}, merge: {}, remove: [], entries: [] };
     const comparable = !to.inline && !from.inline && to.bucketCount === from.bucketCount;
     // Which new buckets differ: by chunk id when the layouts match, else all of them.
     const changed = Array.from({ length: to.bucketCount }, (_, index) => index).filter(

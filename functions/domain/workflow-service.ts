@@ -245,6 +245,44 @@ export class WorkflowService {
     return this.pages.read(request);
   }
 
+  /**
+   * The node-level diff between two versions, by default the previous one
+   * and the current one: chunk ids first, then only the chunks that differ.
+   */
+  async diff(
+    uid: string,
+    options: {
+      readonly from?: string;
+      readonly to?: string;
+      readonly fromBucket?: number;
+      readonly pinned?: boolean;
+    },
+    budgetBytes: number,
+  ): Promise<NodePage & { readonly from: string }> {
+    const record = await this.reader.requireRecord(uid);
+    const to = options.to ?? record.nodeStatusVersion;
+    let from = options.from;
+    if (from === undefined) {
+      from =
+        to === record.nodeStatusVersion
+          ? record.previousNodeStatusVersion
+          : (await this.store.listVersions(uid, 1000)).find((entry) => entry.nodeStatusVersion === to)
+              ?.parentVersion;
+    }
+    if (from === undefined) {
+      throw new ValidationError(`version ${to} has no previous version to compare with: name one with from`);
+    }
+    const page = await this.pages.read({
+      uid,
+      version: to,
+      pinned: options.pinned === true,
+      since: from,
+      budgetBytes,
+      ...(options.fromBucket === undefined ? {} : { fromBucket: options.fromBucket }),
+    });
+    return { ...page, from };
+  }
+
   async listWorkflows(namespace: string, limit: number, cursor?: string): Promise<Page<WorkflowSummary>> {
     return this.store.listRecords(namespace, limit, cursor);
   }

@@ -103,6 +103,13 @@ export const readNodesQuerySchema = z.object({
   next: z.string().min(1, 'must not be empty').max(1024, 'is too long').optional(),
 });
 
+/** `?from=&to=&next=` of `GET /v1/workflows/{uid}/diff`. */
+export const diffQuerySchema = z.object({
+  from: versionIdSchema.optional(),
+  to: versionIdSchema.optional(),
+  next: z.string().min(1, 'must not be empty').max(1024, 'is too long').optional(),
+});
+
 /** An upload id as the service issues it (a UUID). */
 export const uploadIdSchema = z
   .string()

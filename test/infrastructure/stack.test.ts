@@ -261,6 +261,7 @@ describe('permissions', () => {
     OnStopRequested: write,
     OnWorkflowDeleted: ['records:DeleteItem'],
     ReadNodes: hydrate,
+    DiffVersions: [...hydrate, 'versions:Query'].sort(),
     BeginUpload: ['records:GetItem', 'versions:GetItem', 'versions:PutItem'],
     PutUploadPart: ['versions:BatchWriteItem', 'versions:GetItem', 'versions:PutItem'],
     CommitUpload: [...write, 'versions:Query'].sort(),
@@ -303,6 +304,7 @@ describe('permissions', () => {
       'GetVersion',
       'ListWorkflows',
       'ReadNodes',
+      'DiffVersions',
     ]);
   });
 

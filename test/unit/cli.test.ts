@@ -60,6 +60,8 @@ function fakeClient(methods: Partial<CliClient> = {}): CliClient {
     deleteWorkflow: unexpected('deleteWorkflow'),
     listWorkflows: unexpected('listWorkflows'),
     iterateWorkflows: unexpected('iterateWorkflows'),
+    diff: unexpected('diff'),
+    readNodes: unexpected('readNodes'),
     ...methods,
   };
 }
@@ -402,6 +404,7 @@ describe('wfo output', () => {
             expiresAt: '2025-01-06T00:00:00Z',
             nodeCount: 1200,
             storedBytes: 48_000,
+            phaseCounts: { Running: 200, Succeeded: 1000 },
             current: true,
           },
           {
@@ -414,15 +417,24 @@ describe('wfo output', () => {
           },
         ],
       }),
+      diff: async (_uid, options) => ({
+        uid: 'wf-1',
+        from: options?.from ?? '',
+        to: options?.to ?? '',
+        added: 1188,
+        removed: 0,
+        changed: 3,
+        nodes: [],
+      }),
     });
 
     const result = await run(['versions', 'wf-1'], { client });
 
     expect(result.stdout).toBe(
       [
-        'VERSION  CREATED               EXPIRES               NODES  STORED    CURRENT',
-        'v-new    2025-01-02T00:00:00Z  2025-01-06T00:00:00Z  1200   46.9 KiB  *',
-        'v-old    2025-01-01T00:00:00Z  2025-01-05T00:00:00Z  12     900 B',
+        'VERSION  CREATED               EXPIRES               NODES  CHANGED  STORED    CURRENT  PHASES',
+        'v-new    2025-01-02T00:00:00Z  2025-01-06T00:00:00Z  1200   1191     46.9 KiB  *        Running 200, Succeeded 1000',
+        'v-old    2025-01-01T00:00:00Z  2025-01-05T00:00:00Z  12     first    900 B              -',
         '',
       ].join('\n'),
     );
@@ -430,7 +442,16 @@ describe('wfo output', () => {
 
   it('prints one page of workflows and how to get the next one', async () => {
     const listWorkflows = vi.fn(async () => ({
-      items: [{ uid: 'wf-1', namespace: 'argo', name: 'hello', phase: 'Running', nodeCount: 3 }],
+      items: [
+        {
+          uid: 'wf-1',
+          namespace: 'argo',
+          name: 'hello',
+          phase: 'Running',
+          nodeCount: 3,
+          phaseCounts: { Running: 1, Succeeded: 1, Failed: 1 },
+        },
+      ],
       next: 'cursor-2',
     }));
 
@@ -439,8 +460,8 @@ describe('wfo output', () => {
     expect(listWorkflows).toHaveBeenCalledWith('argo', { limit: 1, next: undefined });
     expect(result.stdout).toBe(
       [
-        'UID   NAME   PHASE    NODES  UPDATED',
-        'wf-1  hello  Running  3      -',
+        'UID   NAME   PHASE    NODES  PROGRESS        UPDATED',
+        'wf-1  hello  Running  3      2/3 (1 failed)  -',
         'more: wfo list argo --next cursor-2',
         '',
       ].join('\n'),

@@ -193,7 +193,13 @@ describe('reads since a version', () => {
     await service.renew();
     (store as MemoryStore).expire(Math.floor(clock.now / 1000));
 
-    expect(same.change).toEqual({ since: current.nodeStatusVersion, set: {}, merge: {}, remove: [] });
+    expect(same.change).toEqual({
+      since: current.nodeStatusVersion,
+      set: {},
+      merge: {},
+      remove: [],
+      entries: [],
+    });
     await expect(
       service.readNodes({ uid: 'wf-gone', since: first.workflow.nodeStatusVersion, budgetBytes: 1024 }),
     ).rejects.toBeInstanceOf(VersionGoneError);
@@ -365,7 +371,8 @@ describe('scoped reads and phase counts', () => {
     const nodes = generateNodes({ nodeCount: 3_000, seed: 12 }) as NodeMap;
     const count = (map: NodeMap) => {
       const counts: Record<string, number> = {};
-      for (const node of Object.values(map)) counts[node.phase as string] = (counts[node.phase as string] ?? 0) + 1;
+      for (const node of Object.values(map))
+        counts[node.phase as string] = (counts[node.phase as string] ?? 0) + 1;
       return counts;
     };
     const put = await service.persist({ uid: 'wf-counts', namespace: 'argo', name: 'c', nodes });
