@@ -512,7 +512,7 @@ describe('wfo against the stub', () => {
       stdout: '',
       stderr: "wfo: NotFound: workflow 'ghost' does not exist\n",
     });
-    expect(requests[0]?.url).toBe('/v1/workflows/ghost');
+    expect(requests[0]?.url).toBe('/v1/workflows/ghost/nodes');
   });
 
   it('exits 4 on a conflict and names the current resourceVersion', async () => {

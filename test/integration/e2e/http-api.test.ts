@@ -227,6 +227,7 @@ describe('local runtime over HTTP', () => {
         resourceVersion: '1',
         nodeStatusVersion: expect.stringMatching(/^[0-9a-f]{64}$/),
         nodeCount: 2,
+        phaseCounts: { Pending: 1, Running: 1 },
         createdAt: expect.any(String),
         updatedAt: expect.any(String),
         nodes,

@@ -297,6 +297,7 @@ describe('sync over the runtime with the deployed limits', () => {
         'resourceVersion',
         'nodeStatusVersion',
         'nodeCount',
+        'phaseCounts',
         'createdAt',
         'updatedAt',
         'nodes',

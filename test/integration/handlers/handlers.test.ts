@@ -141,6 +141,7 @@ const summaryKeys = [
   'nodeCount',
   'nodeStatusVersion',
   'phase',
+  'phaseCounts',
   'resourceVersion',
   'uid',
   'updatedAt',
@@ -340,6 +341,7 @@ describe('versions', () => {
       createdAt: expect.any(String),
       expiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       nodeCount: 1,
+      phaseCounts: { Running: 1 },
       storedBytes: expect.any(Number),
       current: false,
     });
