@@ -58,11 +58,22 @@ export interface Ratio {
   readonly dOverBPutOnly?: number;
   readonly dOverA?: number;
   readonly dOverAPutOnly?: number;
+  /** D over B′ (BT: blobs with TTL, no delete): the honest ratio. */
+  readonly dOverBT?: number;
+  /** The physical limit (changed nodes gzipped, plus a record) in write units, and D over it. */
+  readonly limitUnits?: number;
+  readonly dOverLimit?: number;
+  /** Read units per full hydrate, D over B; server CPU of a full PUT (C) and a hydrate (D) over B's. */
+  readonly hydrateReadsOverB?: number;
+  readonly persistCpuOverB?: number;
+  readonly hydrateCpuOverB?: number;
 }
 
 const medianUnits = (result: CaseResult | undefined) => result?.writeUnitsPerUpdate.median;
 const putOnlyUnits = (result: CaseResult | undefined) =>
   result ? result.writeUnitsPerUpdate.median - result.deleteUnitsPerUpdate.median : undefined;
+
+const quotient = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? a / b : undefined);
 
 export function ratios(results: readonly CaseResult[]): Ratio[] {
   const keys = [...new Set(results.map((result) => `${result.nodeCount}/${result.podsPerUpdate}`))];
@@ -84,6 +95,12 @@ export function ratios(results: readonly CaseResult[]): Ratio[] {
       dOverBPutOnly: over(putOnlyUnits(of('B'))),
       dOverA: over(medianUnits(of('A'))),
       dOverAPutOnly: over(putOnlyUnits(of('A'))),
+      dOverBT: over(medianUnits(of('BT'))),
+      limitUnits: of('D')?.limitUnitsPerUpdate.median,
+      dOverLimit: over(of('D')?.limitUnitsPerUpdate.median),
+      hydrateReadsOverB: quotient(of('D')?.readUnitsPerHydrate.median, of('B')?.readUnitsPerHydrate.median),
+      persistCpuOverB: quotient(of('C')?.cpuMsPerUpdate.median, of('B')?.cpuMsPerUpdate.median),
+      hydrateCpuOverB: quotient(of('D')?.cpuMsPerHydrate.median, of('B')?.cpuMsPerHydrate.median),
     };
   });
 }
@@ -91,15 +108,36 @@ export function ratios(results: readonly CaseResult[]): Ratio[] {
 export const percent = (value: number | undefined, digits = 2): string =>
   value === undefined ? '-' : `${(value * 100).toFixed(digits)}%`;
 
-export const ratioHeaders = ['N', 'k', 'D/B', 'D/B (B without deletes)', 'D/A', 'D/A (A without deletes)'];
+export const ratioHeaders = [
+  'N',
+  'k',
+  'D/B′',
+  'D/B',
+  'D/B (B without deletes)',
+  'D/A',
+  'D/A (A without deletes)',
+  'limit WCU',
+  'D/limit',
+  'hydrate RCU D/B',
+  'PUT CPU C/B',
+  'hydrate CPU D/B',
+];
+
+const times = (value: number | undefined) => (value === undefined ? '-' : `${value.toFixed(1)}×`);
 
 export const ratioCells = (ratio: Ratio): string[] => [
   formatNumber(ratio.nodeCount),
   String(ratio.podsPerUpdate),
+  percent(ratio.dOverBT),
   percent(ratio.dOverB),
   percent(ratio.dOverBPutOnly),
   percent(ratio.dOverA, 3),
   percent(ratio.dOverAPutOnly, 3),
+  ratio.limitUnits === undefined ? '-' : formatNumber(ratio.limitUnits),
+  times(ratio.dOverLimit),
+  times(ratio.hydrateReadsOverB),
+  times(ratio.persistCpuOverB),
+  times(ratio.hydrateCpuOverB),
 ];
 
 export const capacityHeaders = [
@@ -145,8 +183,14 @@ export const bundleCells = (report: BundleReport) =>
 
 // ---------------------------------------------------------------- chart
 
-const colors: Record<StrategyId, string> = { A: '#d62728', B: '#ff7f0e', C: '#1f77b4', D: '#2ca02c' };
-const dashes: Record<StrategyId, string> = { A: '', B: '6 3', C: '2 3', D: '' };
+const colors: Record<StrategyId, string> = {
+  A: '#d62728',
+  B: '#ff7f0e',
+  BT: '#9467bd',
+  C: '#1f77b4',
+  D: '#2ca02c',
+};
+const dashes: Record<StrategyId, string> = { A: '', B: '6 3', BT: '4 2', C: '2 3', D: '' };
 
 const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 

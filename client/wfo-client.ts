@@ -747,11 +747,19 @@ export class WfoClient {
       }
     }
 
+    let resent = false;
     for (let attempt = 0; ; attempt++) {
       let response: Response;
       try {
         response = await this.fetchImpl(url, { method: spec.method, headers, body });
       } catch (error) {
+        // A kept-alive connection the server closed as this request went out: the
+        // request never reached it, so an idempotent one is sent again, once.
+        if (!resent && idempotentMethods.has(spec.method) && closedByPeer(error)) {
+          resent = true;
+          attempt--;
+          continue;
+        }
         throw new ConnectionError(`cannot reach ${this.baseUrl}: ${describeCause(error)}`, { cause: error });
       }
       const parsed = await readBody(response);
@@ -816,6 +824,21 @@ function withEtag<T extends { readonly resourceVersion?: string }>(response: Api
     });
   }
   return { ...response.body, etag: response.etag ?? response.body.resourceVersion ?? '' };
+}
+
+const idempotentMethods = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
+
+/** The socket was closed by the other side (a kept-alive connection timing out), not refused. */
+function closedByPeer(error: unknown): boolean {
+  for (
+    let cause = error as { code?: unknown; cause?: unknown } | undefined, depth = 0;
+    cause && depth < 4;
+    depth++
+  ) {
+    if (cause.code === 'UND_ERR_SOCKET' || cause.code === 'ECONNRESET') return true;
+    cause = cause.cause as typeof cause;
+  }
+  return false;
 }
 
 /**

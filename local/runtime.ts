@@ -460,7 +460,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     // Large workflows take a while to upload and to answer; Node's defaults would cut them off.
     server.requestTimeout = 0;
     server.headersTimeout = 60_000;
-    server.keepAliveTimeout = 5_000;
+    // Longer than a client's pause between the requests of one sync (hashing
+    // and compressing a part), so that a kept-alive connection is rarely
+    // closed under a request; the client re-sends an idempotent one if it is.
+    server.keepAliveTimeout = 65_000;
 
     const port = options.port ?? 3000;
     const host = options.host ?? '127.0.0.1';

@@ -4,6 +4,8 @@
  *
  * - A: Argo-style, whole uncompressed JSON per version, old versions deleted on save;
  * - B: the same, gzip-compressed;
+ * - BT (B′ in the docs): a gzip blob per version with `expiresAt` and no delete, TTL
+ *   doing the clean-up: what a user would build on DynamoDB without this project;
  * - C: this project, full PUT (`WorkflowService.persist`);
  * - D: this project, PATCH of the changed nodes (`WorkflowService.patch`).
  */
@@ -13,12 +15,13 @@ import { type ServiceSettings, WorkflowService } from '#domain/workflow-service'
 import { DynamoDbStore } from '#store/dynamodb-store';
 import { type BlobVersion, WholeBlobStore } from '#testkit/stores/whole-blob-store';
 
-export const strategyIds = ['A', 'B', 'C', 'D'] as const;
+export const strategyIds = ['A', 'B', 'BT', 'C', 'D'] as const;
 export type StrategyId = (typeof strategyIds)[number];
 
 export const strategyLabels: Record<StrategyId, string> = {
   A: 'Argo-style: whole JSON per version + delete old',
   B: 'Argo-style, gzip: whole blob per version + delete old',
+  BT: 'B′: gzip blob per version with expiresAt, no delete (TTL)',
   C: 'ours, full PUT (persist)',
   D: 'ours, PATCH (delta)',
 };
@@ -48,9 +51,10 @@ export function createRunner(
   tableName: string,
   settings: Partial<ServiceSettings> = {},
 ): StrategyRunner {
-  if (id === 'A' || id === 'B') {
+  if (id === 'A' || id === 'B' || id === 'BT') {
     const store = new WholeBlobStore(documentClient, tableName, {
       compression: id === 'A' ? 'none' : 'gzip',
+      ...(id === 'BT' ? { deleteOldVersions: false, expiresAfterSeconds: 4 * 24 * 3600 } : {}),
     });
     const current = new Map<string, BlobVersion>();
     return {

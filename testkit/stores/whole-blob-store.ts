@@ -27,6 +27,8 @@ export interface WholeBlobOptions {
   readonly maxPartBytes?: number;
   /** Delete the workflow's older versions on every save, as Argo did before its fix. */
   readonly deleteOldVersions?: boolean;
+  /** Give every item an `expiresAt` (epoch seconds) this far ahead, for DynamoDB's TTL to remove it. */
+  readonly expiresAfterSeconds?: number;
 }
 
 /** What the workflow object would keep: the version id and how many parts hold it. */
@@ -76,6 +78,9 @@ export class WholeBlobStore {
       items.push({
         ...partKey(version, part),
         createdAt,
+        ...(this.options.expiresAfterSeconds === undefined
+          ? {}
+          : { expiresAt: Math.floor(Date.now() / 1000) + this.options.expiresAfterSeconds }),
         data: data.subarray(part * this.maxPartBytes, (part + 1) * this.maxPartBytes),
       });
     }

@@ -273,6 +273,94 @@ describe('local runtime over HTTP', () => {
       });
     });
 
+    it('diffs two versions node by node: added, removed, changed with phases and fields', async () => {
+      const first = await client.putWorkflow('e2e-diff', {
+        namespace: 'argo',
+        name: 'd',
+        nodes: { a: running('a', { displayName: 'step-a', type: 'Pod' }), b: running('b'), c: running('c') },
+      });
+      const second = await client.patchNodes('e2e-diff', {
+        set: {
+          a: running('a', { displayName: 'step-a', type: 'Pod', phase: 'Succeeded', finishedAt: 'now' }),
+        },
+        remove: ['b'],
+      });
+      await client.patchNodes('e2e-diff', { set: { d: running('d', { type: 'Pod' }) } });
+
+      const named = await raw(
+        baseUrl,
+        'GET',
+        `/v1/workflows/e2e-diff/diff?from=${first.nodeStatusVersion}&to=${second.nodeStatusVersion}`,
+      );
+      const latest = await raw(baseUrl, 'GET', '/v1/workflows/e2e-diff/diff');
+      const unknown = await raw(baseUrl, 'GET', `/v1/workflows/e2e-diff/diff?from=${'e'.repeat(64)}`);
+      const ghost = await raw(baseUrl, 'GET', '/v1/workflows/e2e-no-such/diff');
+      const bad = await raw(baseUrl, 'GET', '/v1/workflows/e2e-diff/diff?from=%21%21');
+
+      expect(named.status).toBe(200);
+      expect(named.headers['cache-control']).toMatch(/immutable/);
+      const body = named.json as { added: number; removed: number; changed: number; nodes: object[] };
+      expect({ ...body, nodes: undefined }).toEqual({
+        uid: 'e2e-diff',
+        from: first.nodeStatusVersion,
+        to: second.nodeStatusVersion,
+        added: 0,
+        removed: 1,
+        changed: 1,
+        nodes: undefined,
+      });
+      expect([...body.nodes].sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)))).toEqual([
+        {
+          id: 'a',
+          change: 'changed',
+          displayName: 'step-a',
+          type: 'Pod',
+          phaseBefore: 'Running',
+          phaseAfter: 'Succeeded',
+          fields: ['finishedAt', 'phase'],
+        },
+        { id: 'b', change: 'removed', phaseBefore: 'Running' },
+      ]);
+      expect(latest.status).toBe(200);
+      expect(latest.headers['cache-control']).toBe('no-cache');
+      expect(latest.json).toMatchObject({
+        from: second.nodeStatusVersion,
+        added: 1,
+        removed: 0,
+        changed: 0,
+        nodes: [{ id: 'd', change: 'added', type: 'Pod', phaseAfter: 'Running' }],
+      });
+      expect(unknown.status).toBe(410);
+      expect(ghost.status).toBe(404);
+      expect(bad.status).toBe(400);
+      expect((bad.json as { message: string }).message).toMatch(/from/);
+    });
+
+    it('reads only the nodes asked for: by phase, by type, or a subtree', async () => {
+      await client.putWorkflow('e2e-scoped', {
+        namespace: 'argo',
+        name: 'root',
+        nodes: {
+          root: running('root', { type: 'Steps', children: ['s1', 's2'] }),
+          s1: running('s1', { type: 'Pod', phase: 'Failed', children: ['s1a'] }),
+          s1a: running('s1a', { type: 'Pod', phase: 'Succeeded' }),
+          s2: running('s2', { type: 'Pod' }),
+        },
+      });
+      const ids = async (query: string) => {
+        const response = await raw(baseUrl, 'GET', `/v1/workflows/e2e-scoped/nodes?${query}`);
+        expect(response.status).toBe(200);
+        return Object.keys((response.json as { nodes: object }).nodes).sort();
+      };
+
+      expect(await ids('phase=Failed,Succeeded')).toEqual(['s1', 's1a']);
+      expect(await ids('type=Steps')).toEqual(['root']);
+      expect(await ids('under=s1')).toEqual(['s1', 's1a']);
+      const badPhase = await raw(baseUrl, 'GET', '/v1/workflows/e2e-scoped/nodes?phase=Nope');
+      expect(badPhase.status).toBe(400);
+      expect((badPhase.json as { message: string }).message).toMatch(/Succeeded/);
+    });
+
     it('stops over HTTP: 200 with the stopped workflow, idempotent, 409 once completed', async () => {
       await client.putWorkflow('e2e-stop', {
         namespace: 'argo',

@@ -14,6 +14,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { routes } from '#contract/api';
 import { generateNodes } from '#testkit/argo-generator';
 import { type RuntimeProcess, spawnRuntime } from '#testkit/runtime-process';
 import { dynamodbEndpoint } from '#testkit/table';
@@ -573,23 +574,13 @@ describe('bad input over HTTP', () => {
       'LOCK',
       'SEARCH',
     );
-    const known = new Set([
-      'GET /healthz',
-      'PUT /v1/workflows/*',
-      'PATCH /v1/workflows/*/nodes',
-      'GET /v1/workflows/*',
-      'GET /v1/workflows/*/versions',
-      'GET /v1/workflows/*/versions/*',
-      'POST /v1/workflows/*/stop',
-      'DELETE /v1/workflows/*',
-      'GET /v1/namespaces/*/workflows',
-      'POST /events',
-    ]);
-    const routeOf = (m: string, path: string) =>
-      `${m} ${path
-        .replace(/^\/v1\/workflows\/[^/]+/, '/v1/workflows/*')
-        .replace(/^(\/v1\/workflows\/\*\/versions)\/[^/]+$/, '$1/*')
-        .replace(/^\/v1\/namespaces\/[^/]+\/workflows$/, '/v1/namespaces/*/workflows')}`;
+    // Every route of the contract, and the local runtime's event door, as method and path pattern.
+    const known = [...routes, { method: 'POST', path: '/events' }].map(({ method: m, path }) => ({
+      method: m,
+      pattern: new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}$`),
+    }));
+    const isKnown = (m: string, path: string) =>
+      known.some((route) => route.method === m && route.pattern.test(path));
     const paths = fc.oneof(
       fc.array(segment, { minLength: 1, maxLength: 5 }).map((parts) => `/${parts.join('/')}`),
       fc.constantFrom(
@@ -600,10 +591,12 @@ describe('bad input over HTTP', () => {
         '/v1/namespaces/argo/workflows',
         '/events',
         `/v1/workflows/${storedUid}/versions`,
+        `/v1/workflows/${storedUid}/diff`,
+        `/v1/workflows/${storedUid}/uploads`,
       ),
     );
     await property(
-      fc.tuple(method, paths).filter(([m, path]) => !known.has(routeOf(m, path))),
+      fc.tuple(method, paths).filter(([m, path]) => !isKnown(m, path)),
       ([m, path]) => expectRejected('unknown route or method', { method: m, path, headers: json }, [404]),
       numRuns * 2,
     );
