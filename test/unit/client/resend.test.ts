@@ -52,7 +52,9 @@ describe('resending after a connection closed by the server', () => {
     const refusedGet = flakyFetch([refused]);
 
     await expect(
-      new WfoClient({ baseUrl: 'http://wfo.test', fetch: post.fetch }).stopWorkflow('wf', { strategy: 'Stop' }),
+      new WfoClient({ baseUrl: 'http://wfo.test', fetch: post.fetch }).stopWorkflow('wf', {
+        strategy: 'Stop',
+      }),
     ).rejects.toBeInstanceOf(ConnectionError);
     await expect(
       new WfoClient({ baseUrl: 'http://wfo.test', fetch: refusedGet.fetch }).health(),
