@@ -6,7 +6,7 @@
  * is a 4xx JSON, the cache is verified, and uploads are invisible until they
  * commit and expire when they never do.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -266,6 +266,87 @@ describe('sync over the runtime with the deployed limits', () => {
 
     expect(reapplied.shutdown).toBe('Terminate');
     expect(after.nodes).toMatchObject({ a: { phase: 'Succeeded' }, b: { phase: 'Failed' } });
+  });
+
+  /** `wfo watch` as a child process: its output so far, a wait for a line, and its exit. */
+  const startWatch = (uid: string, directory: string) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(projectRoot, 'bin', 'wfo.js'), 'watch', uid, '--interval', '1'],
+      { env: { ...process.env, WFO_URL: runtime.baseUrl, WFO_CACHE_DIR: join(directory, 'cache') } },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const printed = async (pattern: RegExp) => {
+      for (let waited = 0; !pattern.test(stdout); waited += 100) {
+        if (waited > 60_000 || child.exitCode !== null) {
+          throw new Error(`wfo watch never printed ${pattern}:\n${stdout}\n${stderr}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    return { printed, exited, output: () => ({ stdout, stderr }) };
+  };
+
+  it('follows a workflow with wfo watch across a stop: node phase changes, then exit 1', {
+    timeout: 120_000,
+  }, async () => {
+    const client = new WfoClient({ baseUrl: runtime.baseUrl });
+    await client.putWorkflow('sync-watch', {
+      namespace: 'argo',
+      name: 'w',
+      phase: 'Running',
+      nodes: {
+        a: { id: 'a', displayName: 'step-a', phase: 'Running' },
+        b: { id: 'b', displayName: 'step-b', phase: 'Running' },
+      },
+    });
+    const watch = startWatch('sync-watch', await cacheDirectory());
+    await watch.printed(/sync-watch Running, 2 nodes/);
+    await client.patchNodes('sync-watch', {
+      set: { a: { id: 'a', displayName: 'step-a', phase: 'Succeeded' } },
+    });
+    await watch.printed(/step-a: Running -> Succeeded/);
+    await client.stopWorkflow('sync-watch', { strategy: 'Stop' });
+
+    const code = await watch.exited;
+    const { stdout, stderr } = watch.output();
+
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/step-b: Running -> Failed/);
+    expect(stdout).toMatch(/sync-watch: Running -> Failed/);
+    expect(stdout).not.toMatch(/step-a: Succeeded ->/);
+    expect(stderr).toMatch(/workflow 'sync-watch' ended Failed/);
+  });
+
+  it('ends wfo watch with exit 0 when the workflow Succeeded', { timeout: 120_000 }, async () => {
+    const client = new WfoClient({ baseUrl: runtime.baseUrl });
+    await client.putWorkflow('sync-watch-ok', {
+      namespace: 'argo',
+      name: 'w',
+      phase: 'Running',
+      nodes: { a: { id: 'a', phase: 'Running' } },
+    });
+    const watch = startWatch('sync-watch-ok', await cacheDirectory());
+    await watch.printed(/sync-watch-ok Running, 1 nodes/);
+    await client.patchNodes('sync-watch-ok', {
+      set: { a: { id: 'a', phase: 'Succeeded' } },
+      phase: 'Succeeded',
+    });
+
+    const code = await watch.exited;
+    const { stdout } = watch.output();
+
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/a: Running -> Succeeded/);
+    expect(stdout).toMatch(/sync-watch-ok: Running -> Succeeded/);
   });
 
   it('drives wfo put and wfo --json get through the protocol, output unchanged', {
