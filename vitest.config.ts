@@ -18,6 +18,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          // Some domain tests build 10,000- and 100,000-node maps; a shared CI machine can take seconds.
+          testTimeout: 60_000,
         },
       },
       {
