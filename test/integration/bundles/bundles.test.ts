@@ -13,9 +13,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { App } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventSource, type HandlerDescription, handlers, routes } from '#contract/api';
+import { type HandlerDescription, handlers, routes } from '#contract/api';
 import { WorkflowOffloadStack } from '#infrastructure/stack';
 import { generateNodes } from '#testkit/argo-generator';
+import { busEvent } from '#testkit/lambda';
 import { createTestTable, dynamodbEndpoint, type TestTable } from '#testkit/table';
 
 const run = promisify(execFile);
@@ -86,18 +87,6 @@ function httpEvent(
     isBase64Encoded: false,
   };
 }
-
-const busEvent = (detailType: string, detail: unknown) => ({
-  version: '0',
-  id: randomUUID(),
-  'detail-type': detailType,
-  source: eventSource,
-  account: '000000000000',
-  time: new Date().toISOString(),
-  region: 'us-east-1',
-  resources: [],
-  detail,
-});
 
 beforeAll(async () => {
   testTable = await createTestTable('bundles');

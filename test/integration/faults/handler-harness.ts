@@ -11,8 +11,8 @@ import type {
   Context,
   EventBridgeEvent,
 } from 'aws-lambda';
-import { eventSource } from '#contract/api';
 import type { DynamoDbWiring as Wiring } from '#lambda/wiring';
+import { busEvent } from '#testkit/lambda';
 import { dynamodbEndpoint, type TestTable } from '#testkit/table';
 
 type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
@@ -119,20 +119,7 @@ export async function loadHandlers(table: TestTable, env: Record<string, string>
     async event(file, detailType, detail, eventId = `event-${Math.random()}`) {
       const handler = eventHandlers.get(file);
       if (!handler) throw new Error(`no handler ${file}`);
-      return handler(
-        {
-          version: '0',
-          id: eventId,
-          'detail-type': detailType,
-          source: eventSource,
-          account: '000000000000',
-          time: new Date().toISOString(),
-          region: 'us-east-1',
-          resources: [],
-          detail,
-        },
-        context,
-      );
+      return handler(busEvent(detailType, detail, { id: eventId }), context);
     },
   };
 }

@@ -13,8 +13,8 @@ import type {
   ScheduledEvent,
 } from 'aws-lambda';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { eventSource } from '#contract/api';
 import { metricNames } from '#contract/metrics';
+import { busEvent } from '#testkit/lambda';
 import { createTestTable, dynamodbEndpoint } from '#testkit/table';
 
 type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
@@ -106,19 +106,8 @@ async function call(file: string, method: string, call: Call = {}): Promise<Resu
   return { ...result, json: text === undefined ? undefined : JSON.parse(text) };
 }
 
-function workflowEvent(detailType: string, detail: unknown): EventBridgeEvent<string, unknown> {
-  return {
-    version: '0',
-    id: `event-${Math.random()}`,
-    'detail-type': detailType,
-    source: eventSource,
-    account: '000000000000',
-    time: new Date().toISOString(),
-    region: 'us-east-1',
-    resources: [],
-    detail,
-  };
-}
+const workflowEvent = (detailType: string, detail: unknown): EventBridgeEvent<string, unknown> =>
+  busEvent(detailType, detail, { id: `event-${Math.random()}` });
 
 const running = (id: string, extra: Record<string, unknown> = {}) => ({
   id,

@@ -16,7 +16,6 @@ vi.hoisted(() => {
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 });
 
-import { eventSource } from '#contract/api';
 import { metricNames } from '#contract/metrics';
 import { StoreUnavailableError, VersionMissingError } from '#domain/errors';
 import { handler as onNodesUpdated } from '#handlers/on-nodes-updated';
@@ -25,6 +24,7 @@ import { handler as onWorkflowDeleted } from '#handlers/on-workflow-deleted';
 import { handler as renewLeases } from '#handlers/renew-leases';
 import { logger, metrics } from '#lambda/observability';
 import { wiring } from '#lambda/wiring';
+import { busEvent } from '#testkit/lambda';
 
 const { documentClient, service } = wiring();
 
@@ -36,19 +36,8 @@ const context = {
   getRemainingTimeInMillis: () => 29_000,
 } as Context;
 
-function workflowEvent(detailType: string, detail: unknown): EventBridgeEvent<string, unknown> {
-  return {
-    version: '0',
-    id: 'event-1',
-    'detail-type': detailType,
-    source: eventSource,
-    account: '000000000000',
-    time: new Date().toISOString(),
-    region: 'us-east-1',
-    resources: [],
-    detail,
-  };
-}
+const workflowEvent = (detailType: string, detail: unknown): EventBridgeEvent<string, unknown> =>
+  busEvent(detailType, detail, { id: 'event-1' });
 
 const throttled = () =>
   Object.assign(new Error('ThrottlingException: simulated'), { name: 'ThrottlingException', $metadata: {} });
