@@ -747,21 +747,8 @@ export class WfoClient {
       }
     }
 
-    let resent = false;
     for (let attempt = 0; ; attempt++) {
-      let response: Response;
-      try {
-        response = await this.fetchImpl(url, { method: spec.method, headers, body });
-      } catch (error) {
-        // A kept-alive connection the server closed as this request went out: the
-        // request never reached it, so an idempotent one is sent again, once.
-        if (!resent && idempotentMethods.has(spec.method) && closedByPeer(error)) {
-          resent = true;
-          attempt--;
-          continue;
-        }
-        throw new ConnectionError(`cannot reach ${this.baseUrl}: ${describeCause(error)}`, { cause: error });
-      }
+      const response = await this.send(url, { method: spec.method, headers, body });
       const parsed = await readBody(response);
       if (response.ok) {
         return {
@@ -775,6 +762,22 @@ export class WfoClient {
         error instanceof ServiceUnavailableError ? this.retryDelaySeconds(error, attempt) : undefined;
       if (delay === undefined) throw error;
       await this.sleep(delay * 1000);
+    }
+  }
+
+  /**
+   * One fetch. A kept-alive connection the server closed as the request went
+   * out means the server never saw it, so an idempotent request is sent again,
+   * once; any other failure to reach the server is a {@link ConnectionError}.
+   */
+  private async send(url: string, init: RequestInit & { method: string }): Promise<Response> {
+    for (let resend = idempotentMethods.has(init.method); ; resend = false) {
+      try {
+        return await this.fetchImpl(url, init);
+      } catch (error) {
+        if (resend && closedByPeer(error)) continue;
+        throw new ConnectionError(`cannot reach ${this.baseUrl}: ${describeCause(error)}`, { cause: error });
+      }
     }
   }
 
