@@ -73,6 +73,18 @@ const medianUnits = (result: CaseResult | undefined) => result?.writeUnitsPerUpd
 const putOnlyUnits = (result: CaseResult | undefined) =>
   result ? result.writeUnitsPerUpdate.median - result.deleteUnitsPerUpdate.median : undefined;
 
+/** The benchmark's goals at N = 10,000, k = 10 (targets, not assertions): ratios, and CPU in ms. */
+export const goalTargets = {
+  dOverBT: 0.05,
+  hydrateReadsOverB: 2,
+  persistCpuOverB: 1.5,
+  hydrateCpuOverB: 1.5,
+  dOverB: 0.05,
+  dOverA: 0.005,
+  persistCpuMs: 60,
+  hydrateCpuMs: 50,
+} as const;
+
 const quotient = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? a / b : undefined);
 
 export function ratios(results: readonly CaseResult[]): Ratio[] {
