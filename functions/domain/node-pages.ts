@@ -124,9 +124,9 @@ function diffBucket(before: NodeMap, after: NodeMap, change: MutableChange): voi
       else change.set[id] = node;
       const changedFields = [
         ...Object.keys(node).filter(
-          (key) => old[key] === undefined || !sameJson(old[key] as JsonValue, node[key] as JsonValue),
+          (key) => !Object.hasOwn(old, key) || !sameJson(old[key] as JsonValue, node[key] as JsonValue),
         ),
-        ...Object.keys(old).filter((key) => !(key in node)),
+        ...Object.keys(old).filter((key) => !Object.hasOwn(node, key)),
       ].sort();
       change.entries.push({
         id,

@@ -194,10 +194,13 @@ export function fieldChangeBetween(
 ): FieldChange | undefined {
   const set: NodeStatus = {};
   for (const [key, value] of Object.entries(after)) {
-    const old = before[key];
-    if (old === undefined || !same(old, value)) set[key] = value;
+    // Own keys only, even for `__proto__` or `constructor`, as mergeFields writes them.
+    const old = Object.hasOwn(before, key) ? before[key] : undefined;
+    if (old === undefined || !same(old, value)) {
+      Object.defineProperty(set, key, { value, enumerable: true, writable: true, configurable: true });
+    }
   }
-  const unset = Object.keys(before).filter((key) => !(key in after));
+  const unset = Object.keys(before).filter((key) => !Object.hasOwn(after, key));
   const change: FieldChange = {
     ...(Object.keys(set).length > 0 ? { set } : {}),
     ...(unset.length > 0 ? { unset } : {}),
