@@ -11,7 +11,6 @@
  */
 
 import { isDeepStrictEqual } from 'node:util';
-import { gzipSync } from 'node:zlib';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { NodeMap } from '#domain/nodes';
 import { itemSize } from '#store/item-size';
@@ -28,11 +27,7 @@ export interface CaseResult {
   /** Updates measured (fewer than asked when the workflow ran out of pods to advance). */
   readonly updates: number;
   readonly changedNodesPerUpdate: Summary;
-  /**
-   * The physical limit of an update: the changed nodes gzip-compressed, in
-   * 1 KB write units, plus one write unit for a small record. No store can
-   * write less and keep the change.
-   */
+  /** The physical limit of an update in write units (`Workload.limitUnits`). */
   readonly limitUnitsPerUpdate: Summary;
   readonly writeUnitsPerUpdate: Summary;
   /** Of the write units above, those spent deleting old versions (A and B). */
@@ -98,13 +93,11 @@ export async function runCase(
     bytesDeleted: [] as number[],
     cpuMs: [] as number[],
     wallMs: [] as number[],
-    limitUnits: [] as number[],
   };
   let finalVersion = '';
   const updates = workload.updates.slice(0, options.updates);
   for (const set of updates) {
     Object.assign(state, set);
-    samples.limitUnits.push(Math.ceil(gzipSync(JSON.stringify(set)).length / 1024) + 1);
     const { result, cost } = await meter.measure(() => timed(() => runner.update(uid, state, set)));
     samples.writeUnits.push(cost.writeUnits);
     samples.deleteUnits.push(cost.deleteUnits);
@@ -150,7 +143,7 @@ export async function runCase(
       podsPerUpdate: workload.podsPerUpdate,
       updates: updates.length,
       changedNodesPerUpdate: summarize(workload.changedNodes.slice(0, updates.length)),
-      limitUnitsPerUpdate: summarize(samples.limitUnits),
+      limitUnitsPerUpdate: summarize(workload.limitUnits.slice(0, updates.length)),
       writeUnitsPerUpdate: summarize(samples.writeUnits),
       deleteUnitsPerUpdate: summarize(samples.deleteUnits),
       indexWriteUnitsPerUpdate: summarize(samples.indexUnits),

@@ -170,18 +170,18 @@ function headline(results: readonly CaseResult[], ratioRows: readonly Ratio[]): 
       `≤ ${t.hydrateCpuOverB}×`,
       (ratio.hydrateCpuOverB ?? 1e9) <= t.hydrateCpuOverB,
     ),
-    goal(
+    `${goal(
       'D/B write units',
       percent(ratio.dOverB),
       `≤ ${percent(t.dOverB, 0)}`,
       (ratio.dOverB ?? 1) <= t.dOverB,
-    ) + `; ${percent(ratio.dOverBPutOnly)} of B without its deletes`,
-    goal(
+    )}; ${percent(ratio.dOverBPutOnly)} of B without its deletes`,
+    `${goal(
       'D/A write units',
       percent(ratio.dOverA, 3),
       `≤ ${percent(t.dOverA, 1)}`,
       (ratio.dOverA ?? 1) <= t.dOverA,
-    ) + `; ${percent(ratio.dOverAPutOnly, 3)} of A without its deletes`,
+    )}; ${percent(ratio.dOverAPutOnly, 3)} of A without its deletes`,
     goal(
       'persist (C) CPU, median',
       `${c?.cpuMsPerUpdate.median ?? '-'} ms`,

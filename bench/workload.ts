@@ -4,6 +4,7 @@
  * controller does (Pending -> Running -> Succeeded), with their containers'
  * progress (`mutateNodes`). Every strategy replays the same sequence.
  */
+import { gzipSync } from 'node:zlib';
 import type { NodeMap } from '#domain/nodes';
 import { generateNodes, mutateNodes } from '#testkit/argo-generator';
 
@@ -15,6 +16,12 @@ export interface Workload {
   readonly updates: readonly NodeMap[];
   /** Nodes changed per update, pods plus their containers. */
   readonly changedNodes: readonly number[];
+  /**
+   * The physical limit of each update: its changed nodes gzip-compressed, in
+   * 1 KB write units, plus one write unit for a small record. No store can
+   * write less and keep the change.
+   */
+  readonly limitUnits: readonly number[];
 }
 
 /** Share of the nodes still Pending or Running at the start: a workflow halfway through. */
@@ -35,13 +42,15 @@ export function buildWorkload(
   const state: NodeMap = { ...initial };
   const updates: NodeMap[] = [];
   const changedNodes: number[] = [];
+  const limitUnits: number[] = [];
   for (let index = 0; index < updateCount; index++) {
     const { set, changedIds } = mutateNodes(state, { count: podsPerUpdate, seed: seed * 100_003 + index });
     const pods = changedIds.filter((id) => set[id]?.type === 'Pod').length;
     if (pods < podsPerUpdate) break;
     updates.push(set as NodeMap);
     changedNodes.push(changedIds.length);
+    limitUnits.push(Math.ceil(gzipSync(JSON.stringify(set)).length / 1024) + 1);
     Object.assign(state, set);
   }
-  return { nodeCount, podsPerUpdate, initial, updates, changedNodes };
+  return { nodeCount, podsPerUpdate, initial, updates, changedNodes, limitUnits };
 }
