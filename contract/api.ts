@@ -56,6 +56,7 @@ export const handlers = {
   putUploadPart: handler('PutUploadPart', 'put-upload-part'),
   commitUpload: handler('CommitUpload', 'commit-upload'),
   diffVersions: handler('DiffVersions', 'diff-versions'),
+  publishChanges: handler('PublishChanges', 'publish-changes'),
 } as const satisfies Record<string, HandlerDescription>;
 
 /** The handler names, as the deployment settings key them. */
@@ -139,6 +140,46 @@ export const eventRules: readonly EventRuleDescription[] = [
   { detailType: 'Workflow Nodes Updated', handler: handlers.onNodesUpdated },
   { detailType: 'Workflow Stop Requested', handler: handlers.onStopRequested },
   { detailType: 'Workflow Deleted', handler: handlers.onWorkflowDeleted },
+];
+
+/**
+ * The event the service publishes after each commit (docs/api.md, "Change
+ * events"): what changed, node by node, from the version before to the one
+ * after. Its detail-type matches none of {@link eventRules}, so the service
+ * never consumes its own events; subscribers match it with a rule on the
+ * same bus.
+ */
+export const changeEvent = {
+  source: eventSource,
+  detailType: 'Workflow Nodes Changed',
+  /**
+   * Largest detail the event carries inline. EventBridge takes entries of up
+   * to 256 KB (source, detail-type, detail and resources together); above
+   * this the per-node changes are left out and `nodesOmitted` says to read
+   * them with a diff.
+   */
+  maxDetailBytes: 200 * 1024,
+} as const;
+
+/** A change stream of a table and the handler that consumes it. */
+export interface StreamDescription {
+  /** Which of the service's tables; only the records table has a stream. */
+  readonly table: 'records';
+  readonly handler: HandlerDescription;
+  /** Records per invocation at most. */
+  readonly batchSize: number;
+  /** Retries of a failing record before it goes to the dead-letter queue. */
+  readonly retryAttempts: number;
+}
+
+/**
+ * DynamoDB Streams on the records table: every commit, stop and delete
+ * changes the record, and the stream handler turns each change into a
+ * {@link changeEvent}. Deployed, a Lambda event source mapping reads it;
+ * `npm start` polls DynamoDB Local's stream and calls the same handler.
+ */
+export const streams: readonly StreamDescription[] = [
+  { table: 'records', handler: handlers.publishChanges, batchSize: 25, retryAttempts: 10 },
 ];
 
 /**

@@ -61,6 +61,10 @@ export const metricNames = {
   versionMissing: 'VersionMissing',
   /** Workflow leases the renewer extended in one run. */
   renewals: 'Renewals',
+  /** Change events put on the bus (one per commit, stop, re-apply or delete; again on a redelivery). */
+  changeEventsPublished: 'ChangeEventsPublished',
+  /** Of those, events whose per-node changes were left out (too large, or a version gone). */
+  changeEventsWithoutNodes: 'ChangeEventsWithoutNodes',
   /** The smallest remaining lease of any current version, seen by the renewer (seconds). */
   minRemainingLeaseSeconds: 'MinRemainingLeaseSeconds',
 } as const;
@@ -85,6 +89,8 @@ export const metricUnits = {
   WriteUnits: 'Count',
   VersionMissing: 'Count',
   Renewals: 'Count',
+  ChangeEventsPublished: 'Count',
+  ChangeEventsWithoutNodes: 'Count',
   MinRemainingLeaseSeconds: 'Seconds',
 } as const satisfies Record<MetricName, MetricUnitName>;
 

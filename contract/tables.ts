@@ -12,10 +12,13 @@ export const leaseShardCount = 16;
  * The records table: one item per workflow (its record), the commit point.
  * No TTL: a record lives until the workflow is deleted. Its two sparse
  * indexes list a namespace and find the leases the renewer must extend.
+ * Its stream carries every change of a record to the change-event handler.
  */
 export const table = {
   partitionKey: 'pk',
   sortKey: 'sk',
+  /** Each change of a record, with the record before and after: the source of the change events. */
+  stream: 'NEW_AND_OLD_IMAGES',
   indexes: {
     /** Lists workflows of a namespace, by name then uid. */
     byNamespace: {

@@ -50,6 +50,10 @@ export interface HandlerSettings {
    * only; its data expires by TTL).
    */
   readonly table: TableGrants;
+  /** Reads the records table's stream (DescribeStream, GetShardIterator, GetRecords, ListStreams). */
+  readonly readsStream?: boolean;
+  /** Puts events on the service's bus (`events:PutEvents`, that bus only). */
+  readonly publishesEvents?: boolean;
 }
 
 /**
@@ -102,6 +106,8 @@ export const handlerSettings: Readonly<Record<HandlerName, HandlerSettings>> = {
     },
     1769,
   ),
+  // Describes each change of a record as a diff does: the record, then the manifests and chunks that differ.
+  PublishChanges: { ...settings(hydrates, 1024, 60), readsStream: true, publishesEvents: true },
   Renew: settings(
     { records: ['GetItem', 'UpdateItem'], indexes: ['byLease'], versions: ['GetItem', 'UpdateItem'] },
     1024,

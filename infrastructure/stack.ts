@@ -1,6 +1,7 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { type IFunction, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
@@ -12,6 +13,7 @@ import {
   parseAcceptedEventSources,
   routes,
   schedules,
+  streams,
 } from '#contract/api';
 import { defaultMetricsNamespace } from '#contract/metrics';
 import { HandlerFunction } from '#infrastructure/constructs/handler-function';
@@ -105,7 +107,8 @@ export class WorkflowOffloadStack extends Stack {
 
     // One queue for everything that could not be processed asynchronously:
     // undeliverable events (EventBridge), events a handler kept failing on
-    // (Lambda's async retries), and undeliverable renew runs (Scheduler).
+    // (Lambda's async retries), undeliverable renew runs (Scheduler), and
+    // stream records the change-event handler kept failing on.
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
       enforceSSL: true,
       encryption: QueueEncryption.SQS_MANAGED,
@@ -162,6 +165,34 @@ export class WorkflowOffloadStack extends Stack {
       deadLetterQueue: this.deadLetterQueue,
       existingEventBusName: props.existingEventBusName,
     });
+
+    // Change events: the records table's stream into its handler, which puts them on the bus.
+    for (const handler of Object.values(handlers) as HandlerDescription[]) {
+      const handlerFunction = functions.get(handler.name) as HandlerFunction;
+      const handlerSettings = settingsOf(handler);
+      if (handlerSettings.publishesEvents) {
+        handlerFunction.function.addEnvironment('WFO_EVENT_BUS_NAME', this.events.eventBus.eventBusName);
+        this.events.eventBus.grantPutEventsTo(handlerFunction.function);
+      }
+      if (handlerSettings.readsStream) this.table.grantStreamRead(handlerFunction.function);
+      const stream = streams.find((candidate) => candidate.handler === handler);
+      if (stream) {
+        // A mapping of its own rather than DynamoEventSource, whose grant would
+        // add key use outside DynamoDB; the stream grant above is the exact one.
+        handlerFunction.function.addEventSourceMapping('RecordsStream', {
+          eventSourceArn: this.table.table.tableStreamArn as string,
+          startingPosition: StartingPosition.TRIM_HORIZON,
+          batchSize: stream.batchSize,
+          // Records of one workflow stay in order: one batch per shard at a time.
+          parallelizationFactor: 1,
+          reportBatchItemFailures: true,
+          bisectBatchOnError: true,
+          retryAttempts: stream.retryAttempts,
+          maxRecordAge: Duration.days(1),
+          onFailure: new SqsDlq(this.deadLetterQueue),
+        });
+      }
+    }
 
     this.renewSchedules = schedules.map((schedule) => {
       const fn = lambdaByName.get(schedule.handler.name);

@@ -10,6 +10,12 @@
  * retries happen inline and a failure that outlives them is reported as a
  * failed entry, as is an entry that matches no rule or that the handler
  * dropped as invalid (which a deployed bus would only show in the logs).
+ * The service's own change events match no rule of the service and are
+ * accepted: they are for subscribers.
+ *
+ * Every accepted event is kept in a bounded {@link EventLog}, which the
+ * runtime serves at `GET /local/events`: what a subscriber's rule on the
+ * deployed bus would see.
  */
 import { z } from 'zod';
 import {
@@ -61,6 +67,45 @@ export interface EventRouterOptions {
   readonly loadHandler: (handler: HandlerDescription) => Promise<LambdaHandler>;
   /** Reports a delivery that failed for good (the local dead-letter queue). */
   readonly onDeadLetter?: (detailType: string, error: unknown) => void;
+  /** Detail-types accepted without a rule of the service (its own change events). */
+  readonly acceptedWithoutRule?: readonly string[];
+  /** Where accepted events are kept. */
+  readonly log?: EventLog;
+}
+
+/** An event as the bus accepted it. */
+export interface LoggedEvent {
+  /** Position in the log, from 1. */
+  readonly sequence: number;
+  readonly id: string;
+  readonly source: string;
+  readonly detailType: string;
+  readonly time: string;
+  readonly detail: unknown;
+}
+
+/** The last `capacity` events the local bus accepted, oldest first. */
+export class EventLog {
+  private readonly events: LoggedEvent[] = [];
+  private sequence = 0;
+
+  constructor(private readonly capacity = 10_000) {}
+
+  add(event: Omit<LoggedEvent, 'sequence'>): void {
+    this.sequence++;
+    this.events.push({ sequence: this.sequence, ...event });
+    if (this.events.length > this.capacity) this.events.splice(0, this.events.length - this.capacity);
+  }
+
+  /** Events after `sequence`, of one detail-type when given, at most `limit`. */
+  after(sequence: number, detailType?: string, limit = 1_000): { events: LoggedEvent[]; last: number } {
+    const events = this.events
+      .filter(
+        (event) => event.sequence > sequence && (detailType === undefined || event.detailType === detailType),
+      )
+      .slice(0, limit);
+    return { events, last: events.at(-1)?.sequence ?? Math.max(sequence, this.sequence) };
+  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -87,7 +132,13 @@ export async function putEvents(body: unknown, options: EventRouterOptions): Pro
 }
 
 async function deliver(
-  entry: { Source?: string; DetailType?: string; Detail?: string; Resources?: string[] },
+  entry: {
+    Source?: string;
+    DetailType?: string;
+    Detail?: string;
+    Resources?: string[];
+    Time?: string | number;
+  },
   options: EventRouterOptions,
 ): Promise<PutEventsResultEntry> {
   if (!entry.Source || !entry.DetailType || entry.Detail === undefined) {
@@ -104,6 +155,28 @@ async function deliver(
   }
   const matched = { source: entry.Source, detailType: entry.DetailType };
   const rules = options.rules.filter((rule) => ruleMatches(rule, matched, options.acceptedSources));
+  const event = eventBridgeEvent({
+    detailType: entry.DetailType,
+    detail,
+    source: entry.Source,
+    region: options.region,
+    resources: entry.Resources ?? [],
+    // The SDK sends Time as epoch seconds.
+    ...(entry.Time === undefined
+      ? {}
+      : { time: new Date(typeof entry.Time === 'number' ? entry.Time * 1000 : entry.Time) }),
+  });
+  const accept = () => {
+    options.log?.add({
+      id: event.id,
+      source: event.source,
+      detailType: event['detail-type'],
+      time: event.time,
+      detail: event.detail,
+    });
+    return { EventId: event.id };
+  };
+  if (rules.length === 0 && options.acceptedWithoutRule?.includes(entry.DetailType)) return accept();
   if (rules.length === 0) {
     const sources =
       options.acceptedSources === undefined
@@ -114,18 +187,11 @@ async function deliver(
       ErrorMessage: `no rule matches Source '${entry.Source}' and DetailType '${entry.DetailType}'; rules match ${sources} with DetailType ${options.rules.map((rule) => `'${rule.detailType}'`).join(', ')}`,
     };
   }
-  const event = eventBridgeEvent({
-    detailType: entry.DetailType,
-    detail,
-    source: entry.Source,
-    region: options.region,
-    resources: entry.Resources ?? [],
-  });
   for (const rule of rules) {
     const failure = await deliverToTarget(rule, event, options);
     if (failure) return failure;
   }
-  return { EventId: event.id };
+  return accept();
 }
 
 async function deliverToTarget(

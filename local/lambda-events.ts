@@ -1,12 +1,18 @@
 /**
  * The events and the context Lambda hands a handler, built from plain
  * values: an API Gateway HTTP API (payload format 2.0) request, an
- * EventBridge event, a scheduled event and a Lambda `Context`. Pure (no Node
- * HTTP, no handler settings), so that the local runtime and the test kit
- * build them the same way and in the shapes the deployed handlers receive.
+ * EventBridge event, a scheduled event, a DynamoDB stream batch and a Lambda
+ * `Context`. Pure (no Node HTTP, no handler settings), so that the local
+ * runtime and the test kit build them the same way and in the shapes the deployed handlers receive.
  */
 import { randomUUID } from 'node:crypto';
-import type { APIGatewayProxyEventV2, Context, EventBridgeEvent, ScheduledEvent } from 'aws-lambda';
+import type {
+  APIGatewayProxyEventV2,
+  Context,
+  DynamoDBStreamEvent,
+  EventBridgeEvent,
+  ScheduledEvent,
+} from 'aws-lambda';
 
 /** The account id of every event and ARN that does not come from AWS. */
 export const localAccountId = '000000000000';
@@ -177,5 +183,83 @@ export function lambdaContext(input: LambdaContextInput): Context {
     done: unsupported,
     fail: unsupported,
     succeed: unsupported,
+  };
+}
+
+/** A DynamoDB attribute value as the SDK returns it (binary as bytes). */
+type SdkAttributeValue = object;
+
+/** DynamoDB JSON as Lambda's event carries it: binary values in base64. */
+function lambdaAttribute(value: SdkAttributeValue): Record<string, unknown> {
+  const [[type, inner] = ['NULL', true]] = Object.entries(value);
+  switch (type) {
+    case 'B':
+      return { B: Buffer.from(inner as Uint8Array).toString('base64') };
+    case 'BS':
+      return { BS: (inner as Uint8Array[]).map((bytes) => Buffer.from(bytes).toString('base64')) };
+    case 'L':
+      return { L: (inner as SdkAttributeValue[]).map(lambdaAttribute) };
+    case 'M':
+      return { M: lambdaImage(inner as Record<string, SdkAttributeValue>) };
+    default:
+      return { [type]: inner };
+  }
+}
+
+const lambdaImage = (image: Readonly<Record<string, SdkAttributeValue>> | undefined) =>
+  image === undefined
+    ? undefined
+    : Object.fromEntries(Object.entries(image).map(([name, value]) => [name, lambdaAttribute(value)]));
+
+/** One stream record as DynamoDB Streams' GetRecords returns it. */
+export interface StreamRecordInput {
+  readonly eventID?: string;
+  readonly eventName?: string;
+  readonly dynamodb?: {
+    readonly ApproximateCreationDateTime?: Date;
+    readonly Keys?: Readonly<Record<string, SdkAttributeValue>>;
+    readonly NewImage?: Readonly<Record<string, SdkAttributeValue>>;
+    readonly OldImage?: Readonly<Record<string, SdkAttributeValue>>;
+    readonly SequenceNumber?: string;
+    readonly SizeBytes?: number;
+    readonly StreamViewType?: string;
+  };
+}
+
+/**
+ * A `DynamoDBStreamEvent` as a Lambda event source mapping builds it from
+ * GetRecords: creation time in epoch seconds, binary values in base64.
+ */
+export function dynamoDbStreamEvent(
+  records: readonly StreamRecordInput[],
+  input: { readonly streamArn: string; readonly region: string },
+): DynamoDBStreamEvent {
+  return {
+    Records: records.map((record) => {
+      const data = record.dynamodb ?? {};
+      const image = (name: 'Keys' | 'NewImage' | 'OldImage') => {
+        const converted = lambdaImage(data[name]);
+        return converted === undefined ? {} : { [name]: converted };
+      };
+      return {
+        eventID: record.eventID ?? randomUUID(),
+        eventName: record.eventName as 'INSERT' | 'MODIFY' | 'REMOVE',
+        eventVersion: '1.1',
+        eventSource: 'aws:dynamodb',
+        awsRegion: input.region,
+        eventSourceARN: input.streamArn,
+        dynamodb: {
+          ...(data.ApproximateCreationDateTime
+            ? { ApproximateCreationDateTime: Math.floor(data.ApproximateCreationDateTime.getTime() / 1000) }
+            : {}),
+          ...image('Keys'),
+          ...image('NewImage'),
+          ...image('OldImage'),
+          ...(data.SequenceNumber ? { SequenceNumber: data.SequenceNumber } : {}),
+          ...(data.SizeBytes !== undefined ? { SizeBytes: data.SizeBytes } : {}),
+          ...(data.StreamViewType ? { StreamViewType: data.StreamViewType as 'NEW_AND_OLD_IMAGES' } : {}),
+        },
+      } as DynamoDBStreamEvent['Records'][number];
+    }),
   };
 }

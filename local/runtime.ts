@@ -2,10 +2,12 @@
  * The local runtime behind `npm start`: DynamoDB Local (or the DynamoDB that
  * `DYNAMODB_ENDPOINT` names), the table as the CDK stack defines it, every
  * route of `description.routes` served by invoking the real handlers with API
- * Gateway v2 events, `POST /events` routed by `description.eventRules`, and
- * the renewer on the timer `description.schedules` gives. Nothing here is a
- * second implementation of the service: it only plays API Gateway, Lambda,
- * EventBridge and the scheduler.
+ * Gateway v2 events, `POST /events` (and the SDK's `PutEvents`) routed by
+ * `description.eventRules`, the renewer on the timer `description.schedules`
+ * gives, and the records table's stream polled into its handler, whose
+ * change events land on the local bus (`GET /local/events` lists them).
+ * Nothing here is a second implementation of the service: it only plays API
+ * Gateway, Lambda, EventBridge, the event source mapping and the scheduler.
  */
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
@@ -16,11 +18,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   type AcceptedEventSources,
+  changeEvent,
   eventRules,
   type HandlerDescription,
   parseAcceptedEventSources,
   routes,
   schedules,
+  streams,
 } from '#contract/api';
 import { serviceName } from '#contract/metrics';
 import { versionTableNameFor } from '#contract/tables';
@@ -31,7 +35,7 @@ import { decodeJsonBody } from '#lambda/request';
 import type { Wiring } from '#lambda/wiring';
 import { ensureTable } from '#store/table-definition';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
-import { putEvents } from './events.ts';
+import { EventLog, putEvents } from './events.ts';
 import { eventTooLarge, frontDoorLimits, jsonBytes, requestTooLarge } from './front-door.ts';
 import {
   apiGatewayEvent,
@@ -43,6 +47,7 @@ import {
 } from './lambda.ts';
 import { scheduledEvent } from './lambda-events.ts';
 import { compileRoutes, matchRoute } from './routes.ts';
+import { type StreamPoller, startStreamPoller } from './streams.ts';
 
 /** The project root: `.wfo-data/` lives here, whatever the working directory. */
 export const projectRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -62,6 +67,11 @@ export interface LocalRuntimeOptions {
   readonly tableName?: string;
   /** Run the renewer on its schedule. Default true. */
   readonly renew?: boolean;
+  /**
+   * Poll the records table's stream into its handler (the change events).
+   * Default true, unless WFO_LOCAL_STREAMS is `off`.
+   */
+  readonly streams?: boolean;
   /** One line per request (`PUT /v1/workflows/wf-1 201 12 ms`). Default false. */
   readonly accessLog?: boolean;
   /** Where status lines go. Default console.log. */
@@ -139,6 +149,7 @@ export async function loadHandlers(
     ...routes.map((route) => route.handler),
     ...eventRules.map((rule) => rule.handler),
     ...schedules.map((schedule) => schedule.handler),
+    ...streams.map((stream) => stream.handler),
   ]);
   for (const description of all) {
     const url = pathToFileURL(join(projectRoot, 'functions', 'handlers', `${description.file}.ts`)).href;
@@ -243,6 +254,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   }
 
   let server: Server | undefined;
+  let poller: StreamPoller | undefined;
+  let pollerStarting: Promise<void> | undefined;
   const renewTimers = new Map<string, NodeJS.Timeout>();
   let tableTimer: NodeJS.Timeout | undefined;
   const renewing = new Set<Promise<void>>();
@@ -263,6 +276,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       stopped = true;
       for (const timer of renewTimers.values()) clearTimeout(timer);
       clearTimeout(tableTimer);
+      await pollerStarting?.catch(() => undefined);
+      await poller?.stop();
       if (server?.listening) {
         const closed = once(server, 'close');
         server.close();
@@ -283,9 +298,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     // The tables as the CDK stack defines them. Against our own DynamoDB Local a
     // failure is fatal; against another DynamoDB, keep serving (requests get
     // 503 while it is unreachable) and keep trying in the background.
+    let streamArn: string | undefined;
+    let onTableReady: (() => void) | undefined;
     const createTable = async (): Promise<void> => {
-      await ensureTable(tableClient, tableName, versionsTableName);
+      ({ streamArn } = await ensureTable(tableClient, tableName, versionsTableName));
       log(`tables '${tableName}' and '${versionsTableName}' ready`);
+      onTableReady?.();
     };
     if (dynamodb) {
       await createTable();
@@ -307,10 +325,27 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       await attempt(0);
     }
 
-    const loadHandler = await loadHandlers(ownWiring);
+    // The handlers load once the server listens: the stream handler's
+    // publisher is pointed at this runtime's own bus, whose URL the port decides.
+    let resolveHandlers: (loader: (handler: HandlerDescription) => Promise<LambdaHandler>) => void = () => {};
+    const handlersLoaded = new Promise<(handler: HandlerDescription) => Promise<LambdaHandler>>((resolve) => {
+      resolveHandlers = resolve;
+    });
+    const loadHandler = async (handler: HandlerDescription) => (await handlersLoaded)(handler);
     const compiledRoutes = compileRoutes(routes);
     const region = config.AWS_REGION;
     const maxBytes = config.WFO_MAX_DECOMPRESSED_BODY_BYTES;
+    const eventLog = new EventLog();
+    const eventOptions = {
+      acceptedSources,
+      rules: eventRules,
+      region,
+      loadHandler,
+      acceptedWithoutRule: [changeEvent.detailType],
+      log: eventLog,
+      onDeadLetter: (detailType: string, error: unknown) =>
+        log(`event '${detailType}' failed after retries: ${(error as Error)?.message ?? error}`),
+    };
 
     const handle = async (request: IncomingMessage, response: ServerResponse): Promise<number> => {
       const method = request.method ?? 'GET';
@@ -320,6 +355,43 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         const { status, body: errorJson } = errorBody(requestTooLarge(body.tooLarge, limits));
         sendJson(response, status, errorJson, { connection: 'close' });
         return status;
+      }
+
+      if (path === '/' && method === 'POST' && request.headers['x-amz-target'] === 'AWSEvents.PutEvents') {
+        // The EventBridge SDK's PutEvents (JSON 1.1), as the stream handler sends it.
+        const awsJson = { 'content-type': 'application/x-amz-json-1.1' };
+        try {
+          const result = await putEvents(JSON.parse(body.toString('utf8')), eventOptions);
+          sendJson(response, 200, result, awsJson);
+          return 200;
+        } catch (error) {
+          sendJson(
+            response,
+            400,
+            { __type: 'ValidationException', message: (error as Error).message },
+            awsJson,
+          );
+          return 400;
+        }
+      }
+
+      if (path === '/local/events') {
+        if (method !== 'GET') {
+          sendJson(response, 404, { error: 'NotFound', message: `${method} /local/events: use GET` });
+          return 404;
+        }
+        const query = new URL(request.url ?? '/', 'http://localhost').searchParams;
+        const after = Number(query.get('after') ?? '0');
+        const limit = Number(query.get('limit') ?? '1000');
+        if (!Number.isInteger(after) || after < 0 || !Number.isInteger(limit) || limit < 1 || limit > 1000) {
+          sendJson(response, 400, {
+            error: 'BadRequest',
+            message: 'after must be a whole number of at least 0 and limit one from 1 to 1000',
+          });
+          return 400;
+        }
+        sendJson(response, 200, eventLog.after(after, query.get('detail-type') ?? undefined, limit));
+        return 200;
       }
 
       if (path === '/events') {
@@ -346,14 +418,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
             },
             { maxBytes },
           );
-          const result = await putEvents(json, {
-            acceptedSources,
-            rules: eventRules,
-            region,
-            loadHandler,
-            onDeadLetter: (detailType, error) =>
-              log(`event '${detailType}' failed after retries: ${(error as Error)?.message ?? error}`),
-          });
+          const result = await putEvents(json, eventOptions);
           sendJson(response, 200, result);
           return 200;
         } catch (error) {
@@ -479,6 +544,48 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const address = server.address() as AddressInfo;
     const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
     const baseUrl = `http://${urlHost}:${address.port}`;
+
+    // Change events go to this runtime's bus unless another is named.
+    const eventsEndpoint =
+      ownWiring?.config.WFO_EVENTS_ENDPOINT ?? process.env.WFO_EVENTS_ENDPOINT ?? baseUrl;
+    if (!ownWiring) process.env.WFO_EVENTS_ENDPOINT = eventsEndpoint;
+    resolveHandlers(
+      await loadHandlers(
+        ownWiring && { ...ownWiring, config: { ...ownWiring.config, WFO_EVENTS_ENDPOINT: eventsEndpoint } },
+      ),
+    );
+
+    const pollStreams = options.streams ?? process.env.WFO_LOCAL_STREAMS?.trim().toLowerCase() !== 'off';
+    const startPolling = async () => {
+      if (stopped || !pollStreams || streamArn === undefined) return;
+      for (const stream of streams) {
+        const description = stream.handler;
+        poller = await startStreamPoller({
+          endpoint,
+          region,
+          streamArn,
+          description,
+          handler: await loadHandler(description),
+          batchSize: stream.batchSize,
+          timeoutMs: settingsOf(description).timeoutSeconds * 1000 + 1000,
+          retryAttempts: stream.retryAttempts,
+          log,
+        });
+      }
+    };
+    if (streamArn !== undefined) {
+      // Read from now on, before anyone is told the URL: no change is missed.
+      pollerStarting = startPolling();
+      await pollerStarting;
+      if (pollStreams)
+        log(`change events from the records table's stream, listed at ${baseUrl}/local/events`);
+    } else {
+      onTableReady = () => {
+        pollerStarting = startPolling().catch((error: unknown) =>
+          log(`cannot poll the records table's stream: ${(error as Error)?.message ?? error}`),
+        );
+      };
+    }
 
     if (options.renew ?? true) {
       for (const schedule of schedules) {

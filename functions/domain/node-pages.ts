@@ -117,7 +117,7 @@ function diffBucket(before: NodeMap, after: NodeMap, change: MutableChange): voi
     const old = before[id];
     if (old === undefined) {
       change.set[id] = node;
-      change.entries.push({ id, change: 'added', ...describe(node, 'after') });
+      change.entries.push(addedEntry(id, node));
     } else if (!sameJson(old, node)) {
       const fields = fieldChangeBetween(old, node, sameJson);
       if (fields) change.merge[id] = fields;
@@ -144,6 +144,13 @@ function diffBucket(before: NodeMap, after: NodeMap, change: MutableChange): voi
     }
   }
 }
+
+/** The diff entry of a node that is new in the later version. */
+export const addedEntry = (id: string, node: NodeMap[string]): DiffEntry => ({
+  id,
+  change: 'added',
+  ...describe(node, 'after'),
+});
 
 /** A node's name, type and phase, as a diff entry shows them. */
 function describe(node: NodeMap[string], when: 'before' | 'after') {

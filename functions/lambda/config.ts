@@ -44,6 +44,10 @@ export const configSchema = z.object({
   WFO_LAMBDA_PAYLOAD_BYTES: positiveInteger(lambdaPayloadBytes),
   /** Largest node map a workflow may have; a write beyond it is a 413. */
   WFO_MAX_NODES: positiveInteger(200_000),
+  /** The bus the change events go to (its name or ARN). Deployed, the stack sets it. */
+  WFO_EVENT_BUS_NAME: z.string().min(1).default('default'),
+  /** Another EventBridge endpoint than the regional one: `npm start` points it at itself. */
+  WFO_EVENTS_ENDPOINT: z.string().url().optional(),
   /** Another DynamoDB (DynamoDB Local, say) instead of the regional endpoint. */
   DYNAMODB_ENDPOINT: z.string().url().optional(),
   AWS_REGION: z.string().default('us-east-1'),

@@ -18,6 +18,8 @@ import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyStructuredResultV2,
   Context,
+  DynamoDBBatchResponse,
+  DynamoDBStreamEvent,
   EventBridgeEvent,
   ScheduledEvent,
 } from 'aws-lambda';
@@ -281,6 +283,25 @@ export function eventHandler<T extends z.ZodType>(
 /** Wraps a scheduled handler; errors are logged and thrown, so the scheduler retries. */
 export function scheduledHandler<R>(handle: (event: ScheduledEvent) => Promise<R>) {
   return middy<ScheduledEvent, R>()
+    .use(captureLambdaHandler(tracer, { captureResponse: false }))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics))
+    .use({
+      onError: (request) => {
+        observeError(request.error, httpErrorOf(request.error).statusCode);
+      },
+    })
+    .handler(handle);
+}
+
+/**
+ * Wraps a stream consumer. It answers with the records to deliver again
+ * (`batchItemFailures`, the event source mapping's ReportBatchItemFailures):
+ * Lambda retries from the first one, keeping each shard in order. An error
+ * that escapes fails the whole batch, which Lambda retries too.
+ */
+export function streamHandler(handle: (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>) {
+  return middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
     .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))

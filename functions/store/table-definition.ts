@@ -11,6 +11,7 @@ import {
   DescribeTimeToLiveCommand,
   type DynamoDBClient,
   type GlobalSecondaryIndex,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { keyAttributeTypes, table, versionTable, versionTableNameFor } from '#contract/tables';
@@ -25,7 +26,8 @@ const attributeDefinition = (name: KeyAttributeName): AttributeDefinition => ({
 /**
  * The CreateTable input of the records table: `pk`/`sk` string keys, the
  * `byNamespace` and `byLease` global secondary indexes with INCLUDE
- * projections, on-demand billing, no TTL.
+ * projections, on-demand billing, no TTL, and a stream of new and old
+ * images (the change events' source).
  *
  * @example
  * await client.send(new CreateTableCommand(createTableInput('workflow-offload')));
@@ -54,7 +56,34 @@ export function createTableInput(tableName: string): CreateTableCommandInput {
       { AttributeName: table.sortKey, KeyType: 'RANGE' },
     ],
     GlobalSecondaryIndexes: globalSecondaryIndexes,
+    StreamSpecification: { StreamEnabled: true, StreamViewType: table.stream },
   };
+}
+
+/**
+ * Turns on the records table's stream when a table made before it existed
+ * (kept data of `npm start`) has none. Returns the stream's ARN.
+ */
+async function enableStream(client: DynamoDBClient, tableName: string): Promise<string> {
+  const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+  if (Table?.StreamSpecification?.StreamEnabled && Table.LatestStreamArn) {
+    if (Table.StreamSpecification.StreamViewType !== table.stream) {
+      throw new Error(
+        `table ${tableName} streams ${Table.StreamSpecification.StreamViewType}, the change events need ${table.stream}: turn its stream off, then start again`,
+      );
+    }
+    return Table.LatestStreamArn;
+  }
+  await client.send(
+    new UpdateTableCommand({
+      TableName: tableName,
+      StreamSpecification: { StreamEnabled: true, StreamViewType: table.stream },
+    }),
+  );
+  await waitUntilActive(client, tableName);
+  const { Table: updated } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+  if (!updated?.LatestStreamArn) throw new Error(`table ${tableName} has no stream after enabling it`);
+  return updated.LatestStreamArn;
 }
 
 /** How long {@link ensureTable} waits for the table and its indexes to become ACTIVE. */
@@ -147,8 +176,9 @@ async function createIfAbsent(client: DynamoDBClient, input: CreateTableCommandI
 /**
  * Creates the records table and the versions table if they do not exist,
  * waits until they and their indexes are ACTIVE, and enables TTL on the
- * versions table's `expiresAt`. Safe to call on every start and from several
- * processes at once.
+ * versions table's `expiresAt` and the records table's stream. Safe to call
+ * on every start and from several processes at once. Resolves with the
+ * records table's stream ARN.
  *
  * @example
  * const client = new DynamoDBClient({ endpoint: 'http://127.0.0.1:8000' });
@@ -158,10 +188,11 @@ export async function ensureTable(
   client: DynamoDBClient,
   tableName: string,
   versionsTableName = versionTableNameFor(tableName),
-): Promise<void> {
+): Promise<{ readonly streamArn: string }> {
   await Promise.all([
     createIfAbsent(client, createTableInput(tableName)),
     createIfAbsent(client, createVersionTableInput(versionsTableName)),
   ]);
   await enableTimeToLive(client, versionsTableName);
+  return { streamArn: await enableStream(client, tableName) };
 }

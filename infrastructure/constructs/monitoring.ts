@@ -157,6 +157,12 @@ export class Monitoring extends Construct {
       ]),
     );
     this.dashboard.addWidgets(
+      graph('Change events published, and those without their nodes', [
+        this.custom(metricNames.changeEventsPublished, 'Sum'),
+        this.custom(metricNames.changeEventsWithoutNodes, 'Sum'),
+      ]),
+    );
+    this.dashboard.addWidgets(
       graph('Write units', [this.custom(metricNames.writeUnits, 'Sum')]),
       graph('VersionMissing (must stay 0)', [this.custom(metricNames.versionMissing, 'Sum')]),
       new GraphWidget({

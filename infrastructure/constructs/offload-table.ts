@@ -1,5 +1,12 @@
 import { RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
-import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import {
+  AttributeType,
+  Billing,
+  ProjectionType,
+  StreamViewType,
+  TableEncryptionV2,
+  TableV2,
+} from 'aws-cdk-lib/aws-dynamodb';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
@@ -28,11 +35,14 @@ const attribute = (name: KeyAttributeName) => ({
  * `ReEncrypt*`, and only through DynamoDB (kms:ViaService).
  */
 const keyReadActions = ['kms:Decrypt', 'kms:DescribeKey'];
+/** The stream actions a stream consumer's role needs (the event source mapping calls them). */
+export const streamReadActions = ['DescribeStream', 'GetRecords', 'GetShardIterator', 'ListStreams'] as const;
 const keyWriteActions = ['kms:Encrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'];
 
 /**
  * The service's two tables, built from the description: the records table
- * (`description.table`: `pk`/`sk`, the namespace and lease indexes, no TTL)
+ * (`description.table`: `pk`/`sk`, the namespace and lease indexes, no TTL,
+ * a stream of new and old images)
  * and the versions table (`description.versionTable`: `pk`/`sk`, TTL on
  * `expiresAt`, no index). Both on-demand, with point-in-time recovery and
  * deletion protection.
@@ -70,6 +80,7 @@ export class OffloadTable extends Construct {
       ...common,
       partitionKey: attribute(table.partitionKey),
       sortKey: attribute(table.sortKey),
+      dynamoStream: StreamViewType[table.stream],
       globalSecondaryIndexes: Object.values(table.indexes).map((index) => ({
         indexName: index.indexName,
         partitionKey: attribute(index.partitionKey),
@@ -119,6 +130,21 @@ export class OffloadTable extends Construct {
         }),
       );
     }
+  }
+
+  /**
+   * What a Lambda event source mapping on the records table's stream needs
+   * from the function's role, on that table's stream only. (With a
+   * customer-managed key, the handler's table reads already hold the
+   * decrypt that the stream records need.)
+   */
+  grantStreamRead(grantee: IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: streamReadActions.map((action) => `dynamodb:${action}`),
+        resources: [this.table.tableStreamArn as string],
+      }),
+    );
   }
 
   /** ARN of one index, named so that no policy needs `index/*`. */

@@ -139,6 +139,7 @@ describe('least privilege (docs/security.md: roles)', () => {
     ...['byLease', 'byNamespace'].map((index) => ({
       'Fn::Join': ['', [getAtt(logicalId(stack.table.table)), `/index/${index}`]],
     })),
+    { 'Fn::GetAtt': [logicalId(stack.table.table), 'StreamArn'] },
   ];
   const allowedActions = new Set([
     'logs:CreateLogStream',
@@ -152,7 +153,15 @@ describe('least privilege (docs/security.md: roles)', () => {
     'dynamodb:BatchWriteItem',
     'dynamodb:UpdateItem',
     'dynamodb:DeleteItem',
+    'dynamodb:DescribeStream',
+    'dynamodb:GetRecords',
+    'dynamodb:GetShardIterator',
+    'dynamodb:ListStreams',
+    'events:PutEvents',
     'sqs:SendMessage',
+    // The stream mapping's on-failure destination: CDK's send grant reads the queue's attributes too.
+    'sqs:GetQueueAttributes',
+    'sqs:GetQueueUrl',
   ]);
 
   it('lets every function role be assumed by Lambda only', () => {
@@ -181,6 +190,27 @@ describe('least privilege (docs/security.md: roles)', () => {
         }
         if (statement.actions.some((action) => action.startsWith('logs:'))) {
           expect(statement.resources, handler.name).toEqual([logGroup]);
+        }
+        if (statement.actions.some((action) => action.startsWith('sqs:'))) {
+          expect(statement.resources, handler.name).toEqual([getAtt(logicalId(stack.deadLetterQueue))]);
+          if (handler !== handlers.publishChanges)
+            expect(statement.actions, handler.name).toEqual(['sqs:SendMessage']);
+        }
+        if (statement.actions.includes('events:PutEvents')) {
+          // Only the change-event handler publishes, and only to the service's bus.
+          expect(handler.name).toBe(handlers.publishChanges.name);
+          expect(statement.actions).toEqual(['events:PutEvents']);
+          expect(statement.resources).toEqual([getAtt(logicalId(stack.events.eventBus as never))]);
+        }
+        if (
+          statement.actions.some((action) =>
+            /^dynamodb:(DescribeStream|ListStreams|GetRecords|GetShardIterator)$/.test(action),
+          )
+        ) {
+          expect(handler.name).toBe(handlers.publishChanges.name);
+          expect(statement.resources).toEqual([
+            { 'Fn::GetAtt': [logicalId(stack.table.table), 'StreamArn'] },
+          ]);
         }
         if (statement.actions.some((action) => action.startsWith('dynamodb:'))) {
           for (const resource of statement.resources)

@@ -4,7 +4,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
-import { eventRules, eventSource, type HandlerDescription, handlers, routes } from '#contract/api';
+import { eventRules, eventSource, type HandlerDescription, handlers, routes, streams } from '#contract/api';
 import { table } from '#contract/tables';
 import { handlerEntry } from '#infrastructure/constructs/handler-function';
 import { keyActions } from '#infrastructure/constructs/offload-table';
@@ -219,6 +219,8 @@ describe('permissions', () => {
     const versionsArn = JSON.stringify({ 'Fn::GetAtt': [logicalId(stack.table.versions), 'Arn'] });
     if (text === recordsArn) return 'records';
     if (text === versionsArn) return 'versions';
+    if (text === JSON.stringify({ 'Fn::GetAtt': [logicalId(stack.table.table), 'StreamArn'] }))
+      return 'records/stream';
     const index = /\/index\/([A-Za-z]+)"/.exec(text);
     if (index && text.includes(recordsArn)) return `index/${index[1]}`;
     return text;
@@ -265,6 +267,13 @@ describe('permissions', () => {
     BeginUpload: ['records:GetItem', 'versions:GetItem', 'versions:PutItem'],
     PutUploadPart: ['versions:BatchWriteItem', 'versions:GetItem', 'versions:PutItem'],
     CommitUpload: [...write, 'versions:Query'].sort(),
+    PublishChanges: [
+      ...hydrate,
+      'records/stream:DescribeStream',
+      'records/stream:GetRecords',
+      'records/stream:GetShardIterator',
+      'records/stream:ListStreams',
+    ].sort(),
     Renew: [
       'index/byLease:Query',
       'records:GetItem',
@@ -305,6 +314,7 @@ describe('permissions', () => {
       'ListWorkflows',
       'ReadNodes',
       'DiffVersions',
+      'PublishChanges',
     ]);
   });
 
@@ -523,6 +533,53 @@ describe('events', () => {
     synthesised.template.resourceCountIs('AWS::Events::EventBus', 0);
     for (const rule of rules(synthesised)) expect(rule.Properties.EventBusName).toBe('argo-events');
     expect(synthesised.template.toJSON().Outputs.EventBusName.Value).toBe('argo-events');
+  });
+});
+
+describe('change events', () => {
+  it('streams new and old images of the records table, and none of the versions table', () => {
+    const { stack, propertiesOf } = defaultSynth;
+    expect(propertiesOf(stack.table.table).StreamSpecification).toEqual({
+      StreamViewType: 'NEW_AND_OLD_IMAGES',
+    });
+    expect(propertiesOf(stack.table.versions).StreamSpecification).toBeUndefined();
+  });
+
+  it('reads the stream into the change-event handler in order, reporting failed records, retrying, then dead-lettering them', () => {
+    const { stack, logicalId, resources, functionOf } = defaultSynth;
+    const mappings = Object.values(resources).filter(
+      (resource) => resource.Type === 'AWS::Lambda::EventSourceMapping',
+    );
+    const [stream] = streams;
+    expect(mappings).toHaveLength(streams.length);
+    expect(mappings[0]?.Properties).toEqual({
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.table.table), 'StreamArn'] },
+      FunctionName: { Ref: logicalId(functionOf(handlers.publishChanges).function) },
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: stream?.batchSize,
+      ParallelizationFactor: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: stream?.retryAttempts,
+      MaximumRecordAgeInSeconds: 86_400,
+      DestinationConfig: {
+        OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(stack.deadLetterQueue), 'Arn'] } },
+      },
+    });
+  });
+
+  it('lets the change-event handler put events on the service bus, which it names in its environment', () => {
+    const { stack, logicalId, propertiesOf, functionOf } = defaultSynth;
+    const fn = propertiesOf(functionOf(handlers.publishChanges).function);
+    expect(fn.Environment.Variables.WFO_EVENT_BUS_NAME).toEqual({ Ref: logicalId(stack.events.eventBus) });
+    expect(statementsOf(defaultSynth, handlers.publishChanges)).toContainEqual({
+      actions: ['events:PutEvents'],
+      resources: [{ 'Fn::GetAtt': [logicalId(stack.events.eventBus), 'Arn'] }],
+    });
+    for (const handler of allHandlers.filter((candidate) => candidate !== handlers.publishChanges)) {
+      const actions = statementsOf(defaultSynth, handler).flatMap((statement) => statement.actions);
+      expect(actions, handler.name).not.toContain('events:PutEvents');
+    }
   });
 });
 

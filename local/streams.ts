@@ -1,0 +1,183 @@
+/**
+ * The local stand-in for a Lambda event source mapping on a DynamoDB
+ * stream: polls DynamoDB Local's stream of the records table shard by shard
+ * and calls the stream's handler with the `DynamoDBStreamEvent` Lambda
+ * would build, in order, a batch at a time.
+ *
+ * As deployed (see the stack): the handler's `batchItemFailures` make the
+ * batch start again at the first failed record; a batch that throws is
+ * delivered again whole; after `retryAttempts` retries the failed record
+ * is reported (deployed, it would go to the dead-letter queue) and the
+ * shard moves past it. Shards are read from the moment the poller starts
+ * (LATEST), shards that open later from their start.
+ */
+import {
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type _Record as StreamRecord,
+} from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBBatchResponse } from 'aws-lambda';
+import type { HandlerDescription } from '#contract/api';
+import { handlerContext, invokeWithTimeout, type LambdaHandler } from './lambda.ts';
+import { dynamoDbStreamEvent } from './lambda-events.ts';
+
+export interface StreamPollerOptions {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly streamArn: string;
+  readonly description: HandlerDescription;
+  readonly handler: LambdaHandler;
+  readonly batchSize: number;
+  readonly timeoutMs: number;
+  /** Retries of a failing record before it is reported and skipped (the stack's retryAttempts). */
+  readonly retryAttempts: number;
+  readonly log: (line: string) => void;
+  /** Pause between polls of an idle stream. Default 100 ms. */
+  readonly idleMs?: number;
+}
+
+export interface StreamPoller {
+  /** Stops polling, after the batch in flight. Idempotent. */
+  stop(): Promise<void>;
+}
+
+interface ShardState {
+  iterator: string | undefined;
+  /** Attempts of the batch starting at `retryFrom`. */
+  attempts: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** How often the shard list is read again, for shards that opened. */
+const describeEveryMs = 5_000;
+
+/** Starts polling; resolves once every open shard has its iterator, so no later change is missed. */
+export async function startStreamPoller(options: StreamPollerOptions): Promise<StreamPoller> {
+  const client = new DynamoDBStreamsClient({
+    endpoint: options.endpoint,
+    region: options.region,
+    credentials: {
+      accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'local',
+      secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
+    },
+    maxAttempts: 2,
+  });
+  const shards = new Map<string, ShardState>();
+  const finished = new Set<string>();
+  let stopped = false;
+
+  const iteratorOf = async (
+    shardId: string,
+    type: 'LATEST' | 'TRIM_HORIZON' | 'AT_SEQUENCE_NUMBER' | 'AFTER_SEQUENCE_NUMBER',
+    sequenceNumber?: string,
+  ) =>
+    (
+      await client.send(
+        new GetShardIteratorCommand({
+          StreamArn: options.streamArn,
+          ShardId: shardId,
+          ShardIteratorType: type,
+          ...(sequenceNumber ? { SequenceNumber: sequenceNumber } : {}),
+        }),
+      )
+    ).ShardIterator;
+
+  const discover = async (initial: boolean) => {
+    const { StreamDescription } = await client.send(
+      new DescribeStreamCommand({ StreamArn: options.streamArn }),
+    );
+    for (const shard of StreamDescription?.Shards ?? []) {
+      const id = shard.ShardId;
+      if (!id || shards.has(id) || finished.has(id)) continue;
+      const open = shard.SequenceNumberRange?.EndingSequenceNumber === undefined;
+      if (initial && !open) continue;
+      shards.set(id, { iterator: await iteratorOf(id, initial ? 'LATEST' : 'TRIM_HORIZON'), attempts: 0 });
+    }
+  };
+
+  /** Delivers one batch; returns where to read on from. */
+  const deliver = async (shardId: string, state: ShardState, records: StreamRecord[], next?: string) => {
+    const event = dynamoDbStreamEvent(records, { streamArn: options.streamArn, region: options.region });
+    let failedAt: string | undefined;
+    try {
+      const response = (await invokeWithTimeout(
+        options.handler,
+        event,
+        handlerContext(options.description, options.region),
+        options.timeoutMs,
+      )) as DynamoDBBatchResponse | undefined;
+      failedAt = response?.batchItemFailures?.[0]?.itemIdentifier;
+    } catch (error) {
+      options.log(`${options.description.name} failed: ${(error as Error)?.message ?? error}`);
+      failedAt = records[0]?.dynamodb?.SequenceNumber;
+    }
+    if (failedAt === undefined) {
+      state.attempts = 0;
+      state.iterator = next;
+      return;
+    }
+    state.attempts++;
+    if (state.attempts > options.retryAttempts) {
+      options.log(
+        `${options.description.name}: stream record ${failedAt} failed ${state.attempts} times; deployed, it would go to the dead-letter queue`,
+      );
+      state.attempts = 0;
+      state.iterator = await iteratorOf(shardId, 'AFTER_SEQUENCE_NUMBER', failedAt);
+      return;
+    }
+    await sleep(Math.min(2_000, 100 * 2 ** state.attempts));
+    state.iterator = await iteratorOf(shardId, 'AT_SEQUENCE_NUMBER', failedAt);
+  };
+
+  await discover(true);
+  let lastDescribe = Date.now();
+
+  const loop = (async () => {
+    while (!stopped) {
+      let busy = false;
+      try {
+        if (Date.now() - lastDescribe > describeEveryMs) {
+          lastDescribe = Date.now();
+          await discover(false);
+        }
+        for (const [shardId, state] of shards) {
+          if (stopped) break;
+          if (state.iterator === undefined) {
+            // A closed shard, read to its end.
+            shards.delete(shardId);
+            finished.add(shardId);
+            continue;
+          }
+          const { Records = [], NextShardIterator } = await client.send(
+            new GetRecordsCommand({ ShardIterator: state.iterator, Limit: options.batchSize }),
+          );
+          if (Records.length === 0) {
+            state.iterator = NextShardIterator;
+            continue;
+          }
+          busy = true;
+          await deliver(shardId, state, Records, NextShardIterator);
+        }
+      } catch (error) {
+        if (stopped) break;
+        options.log(`stream poll failed: ${(error as Error)?.message ?? error}`);
+        await sleep(1_000);
+      }
+      if (!busy) await sleep(options.idleMs ?? 100);
+    }
+  })();
+
+  let stopping: Promise<void> | undefined;
+  return {
+    stop: () => {
+      stopping ??= (async () => {
+        stopped = true;
+        await loop;
+        client.destroy();
+      })();
+      return stopping;
+    },
+  };
+}
