@@ -8,8 +8,14 @@
  * batch start again at the first failed record; a batch that throws is
  * delivered again whole; after `retryAttempts` retries the failed record
  * is reported (deployed, it would go to the dead-letter queue) and the
- * shard moves past it. Shards are read from the moment the poller starts
- * (LATEST), shards that open later from their start.
+ * shard moves past it. Shards are read from the moment the poller starts,
+ * shards that open later from their start.
+ *
+ * DynamoDB Local answers GetRecords on a LATEST iterator of a shard that was
+ * empty when the iterator was taken with TrimmedDataAccessException once a
+ * record arrives; so the poller starts at TRIM_HORIZON and reads past what
+ * is already there without delivering it, and after an expired or trimmed
+ * iterator it resumes after the last record it read.
  */
 import {
   DescribeStreamCommand,
@@ -45,6 +51,8 @@ export interface StreamPoller {
 
 interface ShardState {
   iterator: string | undefined;
+  /** The last record read from the shard, to resume after. */
+  lastSequence?: string;
   /** Attempts of the batch starting at `retryFrom`. */
   attempts: number;
 }
@@ -93,7 +101,22 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
       if (!id || shards.has(id) || finished.has(id)) continue;
       const open = shard.SequenceNumberRange?.EndingSequenceNumber === undefined;
       if (initial && !open) continue;
-      shards.set(id, { iterator: await iteratorOf(id, initial ? 'LATEST' : 'TRIM_HORIZON'), attempts: 0 });
+      const state: ShardState = { iterator: await iteratorOf(id, 'TRIM_HORIZON'), attempts: 0 };
+      if (initial) await skipToEnd(state);
+      shards.set(id, state);
+    }
+  };
+
+  /** Reads past the records a shard holds now, delivering none: what LATEST would do. */
+  const skipToEnd = async (state: ShardState) => {
+    while (state.iterator) {
+      const { Records = [], NextShardIterator } = await client.send(
+        new GetRecordsCommand({ ShardIterator: state.iterator, Limit: 1000 }),
+      );
+      state.iterator = NextShardIterator;
+      const last = Records.at(-1)?.dynamodb?.SequenceNumber;
+      if (last) state.lastSequence = last;
+      if (Records.length === 0) return;
     }
   };
 
@@ -116,6 +139,7 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
     if (failedAt === undefined) {
       state.attempts = 0;
       state.iterator = next;
+      state.lastSequence = records.at(-1)?.dynamodb?.SequenceNumber ?? state.lastSequence;
       return;
     }
     state.attempts++;
@@ -124,6 +148,7 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
         `${options.description.name}: stream record ${failedAt} failed ${state.attempts} times; deployed, it would go to the dead-letter queue`,
       );
       state.attempts = 0;
+      state.lastSequence = failedAt;
       state.iterator = await iteratorOf(shardId, 'AFTER_SEQUENCE_NUMBER', failedAt);
       return;
     }
@@ -150,9 +175,20 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
             finished.add(shardId);
             continue;
           }
-          const { Records = [], NextShardIterator } = await client.send(
-            new GetRecordsCommand({ ShardIterator: state.iterator, Limit: options.batchSize }),
-          );
+          let page: { Records?: StreamRecord[]; NextShardIterator?: string };
+          try {
+            page = await client.send(
+              new GetRecordsCommand({ ShardIterator: state.iterator, Limit: options.batchSize }),
+            );
+          } catch (error) {
+            const name = (error as Error)?.name;
+            if (name !== 'ExpiredIteratorException' && name !== 'TrimmedDataAccessException') throw error;
+            state.iterator = state.lastSequence
+              ? await iteratorOf(shardId, 'AFTER_SEQUENCE_NUMBER', state.lastSequence)
+              : await iteratorOf(shardId, 'TRIM_HORIZON');
+            continue;
+          }
+          const { Records = [], NextShardIterator } = page;
           if (Records.length === 0) {
             state.iterator = NextShardIterator;
             continue;

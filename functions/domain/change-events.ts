@@ -13,7 +13,12 @@
  * At-least-once: the same record change always gives the same detail with
  * the same `id`, so a subscriber drops a duplicate delivery by its id.
  */
-import { VersionGoneError, VersionNotFoundError, WorkflowNotFoundError } from './errors.ts';
+import {
+  VersionGoneError,
+  VersionMissingError,
+  VersionNotFoundError,
+  WorkflowNotFoundError,
+} from './errors.ts';
 import { addedEntry, type DiffEntry, type NodePage, type NodePageRequest } from './node-pages.ts';
 import type { WorkflowRecord } from './store.ts';
 import type { PhaseCounts } from './summaries.ts';
@@ -137,6 +142,8 @@ export class ChangeDescriber {
       do {
         const page = await this.nodes.readNodes({
           uid: after.uid,
+          // Without its inline copy: the versions are read from their manifests.
+          asOf: { ...after, inline: undefined },
           version: after.nodeStatusVersion,
           pinned: true,
           ...(fromVersion === null ? {} : { since: fromVersion }),
@@ -153,9 +160,13 @@ export class ChangeDescriber {
         fromBucket = page.nextBucket;
       } while (fromBucket !== undefined);
     } catch (error) {
-      // Later changes have gone past this one: the record or a version expired or was deleted.
+      // Read long after the change (a stream backlog older than R): its versions expired.
       if (error instanceof WorkflowNotFoundError) return omitted('workflowGone');
-      if (error instanceof VersionGoneError || error instanceof VersionNotFoundError) {
+      if (
+        error instanceof VersionGoneError ||
+        error instanceof VersionNotFoundError ||
+        error instanceof VersionMissingError
+      ) {
         return omitted('versionGone');
       }
       throw error;

@@ -26,6 +26,12 @@ export interface NodePageRequest {
   readonly budgetBytes: number;
   /** Only nodes of these phases, of these types, and under this node (itself included). */
   readonly filter?: NodeFilter;
+  /**
+   * Read as of this record (a stream image of it) instead of the one stored
+   * now: the versions it names are read from their manifests, whether or
+   * not the workflow has moved on or been deleted since.
+   */
+  readonly asOf?: WorkflowRecord;
 }
 
 export interface NodeFilter {
@@ -190,7 +196,7 @@ export class NodePageReader {
   ) {}
 
   async read(request: NodePageRequest): Promise<NodePage> {
-    const record = await this.reader.requireRecord(request.uid);
+    const record = request.asOf ?? (await this.reader.requireRecord(request.uid));
     const version = request.version ?? record.nodeStatusVersion;
     const to = await this.locate(record, version, request.pinned === true);
     const common = {
