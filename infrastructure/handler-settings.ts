@@ -106,8 +106,12 @@ export const handlerSettings: Readonly<Record<HandlerName, HandlerSettings>> = {
     },
     1769,
   ),
-  // Describes each change of a record as a diff does: the record, then the manifests and chunks that differ.
-  PublishChanges: { ...settings(hydrates, 1024, 60), readsStream: true, publishesEvents: true },
+  // Describes each change as a diff does, as of the stream's record: manifests, then the chunks that differ.
+  PublishChanges: {
+    ...settings({ versions: ['GetItem', 'BatchGetItem'] }, 1024, 60),
+    readsStream: true,
+    publishesEvents: true,
+  },
   Renew: settings(
     { records: ['GetItem', 'UpdateItem'], indexes: ['byLease'], versions: ['GetItem', 'UpdateItem'] },
     1024,

@@ -268,7 +268,8 @@ describe('permissions', () => {
     PutUploadPart: ['versions:BatchWriteItem', 'versions:GetItem', 'versions:PutItem'],
     CommitUpload: [...write, 'versions:Query'].sort(),
     PublishChanges: [
-      ...hydrate,
+      'versions:BatchGetItem',
+      'versions:GetItem',
       'records/stream:DescribeStream',
       'records/stream:GetRecords',
       'records/stream:GetShardIterator',

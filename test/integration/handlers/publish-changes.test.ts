@@ -18,12 +18,15 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { handlers } from '#contract/api';
 import type { WorkflowChangeEvent } from '#domain/change-events';
 import type { NodeMap } from '#domain/nodes';
 import { makePublishChanges } from '#handlers/publish-changes';
+import { settingsOf } from '#infrastructure/handler-settings';
 import type { ChangePublisher } from '#lambda/event-publisher';
 import type { DynamoDbWiring } from '#lambda/wiring';
 import { generateNodes } from '#testkit/argo-generator';
+import { recordCommands } from '#testkit/command-log';
 import { dynamoDbStreamEvent, testContext } from '#testkit/lambda';
 import { createTestTable, type TestTable } from '#testkit/table';
 import { tableWiring } from '#testkit/wiring';
@@ -165,7 +168,10 @@ describe('PublishChanges on the records table stream', () => {
     }
 
     const { published, publisher } = capturingPublisher();
-    const handler = makePublishChanges(wiring, publisher) as unknown as StreamHandler;
+    // A wiring of the handler's own, whose commands are recorded: they must be what its role grants.
+    const handlerWiring = tableWiring(table);
+    const sent = recordCommands(handlerWiring.documentClient);
+    const handler = makePublishChanges(handlerWiring, publisher) as unknown as StreamHandler;
     const beforeDelete = await readStream(table);
     expect((await handler(streamEvent(beforeDelete), testContext())).batchItemFailures).toEqual([]);
     await service.deleteWorkflow(uid);
@@ -179,6 +185,22 @@ describe('PublishChanges on the records table stream', () => {
       ['updated', stopped.workflow.resourceVersion],
       ['deleted', stopped.workflow.resourceVersion],
     ]);
+    const actionsSent = new Set(
+      sent.flatMap(({ name, input }) => {
+        const action = `${name.replace(/Command$/, '').replace(/^(Get|Put|BatchGet|BatchWrite|Update|Delete)$/, '$1Item')}`;
+        const tables = input.TableName
+          ? [input.TableName]
+          : Object.keys((input.RequestItems ?? {}) as object);
+        return tables.map((name) => `${name === table.tableName ? 'records' : 'versions'}:${action}`);
+      }),
+    );
+    const granted = settingsOf(handlers.publishChanges).table;
+    const grants = new Set([
+      ...(granted.records ?? []).map((action) => `records:${action}`),
+      ...(granted.versions ?? []).map((action) => `versions:${action}`),
+    ]);
+    expect([...actionsSent].filter((action) => !grants.has(action))).toEqual([]);
+    expect(actionsSent.size).toBeGreaterThan(0);
     expect(beforeDelete.map((record) => record.eventName)).toEqual([
       'INSERT',
       'MODIFY',
