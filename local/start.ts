@@ -21,7 +21,8 @@ environment:
   HOST               interface to listen on (default 127.0.0.1)
   DYNAMODB_ENDPOINT  use this DynamoDB instead of starting DynamoDB Local
   WFO_TABLE_NAME     table name (default workflow-offload)
-  WFO_DATA_DIR       where DynamoDB Local keeps its data (default .wfo-data/)`;
+  WFO_DATA_DIR       where DynamoDB Local keeps its data (default .wfo-data/)
+  WFO_LOCAL_STREAMS  off: do not poll the records stream into the change events (default on)`;
 
 function fail(message: string): never {
   console.error(message);
