@@ -57,7 +57,16 @@ import { CapacityMeter } from './support/capacity-meter.ts';
 import { type BenchDatabase, openDatabase } from './support/dynamodb.ts';
 import { formatNumber, textTable } from './support/stats.ts';
 import { runTune } from './tune.ts';
-import { roundTripLine, runWire, type WireResults, wireGoalLines, wireHeaders, wireRows } from './wire.ts';
+import {
+  roundTripLine,
+  runWire,
+  type WireResults,
+  wireGoalLines,
+  wireHeaders,
+  wireMapHeaders,
+  wireMapRows,
+  wireRows,
+} from './wire.ts';
 import { buildWorkload } from './workload.ts';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -218,7 +227,9 @@ async function wireSection(database: BenchDatabase): Promise<WireResults> {
     ...(roundTripNodes === undefined ? {} : { roundTripNodes }),
   });
   process.stdout.write(
-    `\n${textTable(wireHeaders, wireRows(wire))}\n\n${wireGoalLines(wire)
+    `\n${textTable(wireHeaders, wireRows(wire))}\n\n${textTable(wireMapHeaders, wireMapRows(wire))}\n\n${wireGoalLines(
+      wire,
+    )
       .map((line) => `N=10,000 k=10: ${line}`)
       .join('\n')}\n${roundTripLine(wire.roundTrip)}\n`,
   );

@@ -24,7 +24,15 @@ import {
   ratioHeaders,
 } from './report.ts';
 import { formatBytes, formatNumber, markdownTable } from './support/stats.ts';
-import { roundTripLine, type WireResults, wireGoalLines, wireHeaders, wireRows } from './wire.ts';
+import {
+  roundTripLine,
+  type WireResults,
+  wireGoalLines,
+  wireHeaders,
+  wireMapHeaders,
+  wireMapRows,
+  wireRows,
+} from './wire.ts';
 
 const docPath = fileURLToPath(new URL('../docs/performance.md', import.meta.url));
 const chartPath = fileURLToPath(new URL('../docs/write-units.svg', import.meta.url));
@@ -231,6 +239,16 @@ export async function updateWireDoc(input: WireDocInput): Promise<string[]> {
     '#### Per operation',
     '',
     markdownTable(wireHeaders, wireRows(wire)),
+    '',
+    "Limits: `deployed` is the runtime with the front door's limits (Lambda 6 MB, HTTP API 10 MB); " +
+      '`refused (413)` means the deployed limit turned the request or its response away; ' +
+      '`lifted (not deployable)` is the same operation on a runtime with `WFO_LIMITS=off`; ' +
+      '`none` is Argo-style B, which talks to DynamoDB from the controller (its bytes are DynamoDB item sizes). ' +
+      'The write path a sync save took is in brackets.',
+    '',
+    "#### The map, and the client's whole-map steps",
+    '',
+    markdownTable(wireMapHeaders, wireMapRows(wire)),
     '',
     '#### Round trip',
     '',

@@ -43,6 +43,7 @@ import { gzipSync } from 'node:zlib';
 import { DeleteTableCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { NodeCache } from '#client/cache';
 import { SyncClient } from '#client/sync';
+import { bucketize } from '#client/version-id';
 import { type NodeMap, PayloadTooLargeError, WfoClient } from '#client/wfo-client';
 import { generateNodes } from '#testkit/argo-generator';
 import { clockTicksPerSecond, countingFetch, type WireCounts } from '#testkit/process-meters';
@@ -126,6 +127,20 @@ export interface WireSizeResult {
   /** `JSON.stringify` of the map, and its gzip (level 6), in bytes. */
   readonly jsonMapBytes: number;
   readonly gzipMapBytes: number;
+  /**
+   * The same map's gzip with its nodes in bucket order (by a hash of the id),
+   * the order the service stores and returns them in: similar nodes are no
+   * longer near each other, and gzip finds fewer repeats.
+   */
+  readonly gzipBucketOrderBytes: number;
+  /** Client CPU of the sync client's steps over the whole map, median of three each. */
+  readonly clientSteps: {
+    /** `bucketize`: the map's buckets, chunk ids and version id (canonical JSON and SHA-256). */
+    readonly bucketizeCpuMs: number;
+    /** `NodeCache.put` and `NodeCache.get` of the whole map (gzip level 1 to a file; read, check, gunzip, parse). */
+    readonly cachePutCpuMs: number;
+    readonly cacheGetCpuMs: number;
+  };
   readonly operations: readonly WireOperationResult[];
 }
 
@@ -500,12 +515,50 @@ async function measureSize(nodeCount: number, plan: WirePlan, context: SizeConte
     operations.filter((row) => row.operation === operation),
   );
   for (const row of sorted) log(`    ${wireCells(row).join('  ')}`);
+  const bucketed = bucketize(workload.initial);
+  const bucketOrder: NodeMap = {};
+  for (const bucket of bucketed.buckets) Object.assign(bucketOrder, bucket);
+  const clientSteps = await measureClientSteps(workload.initial, context.cacheRoot);
   return {
     nodeCount,
     podsPerUpdate,
     jsonMapBytes: Buffer.byteLength(json),
     gzipMapBytes,
+    gzipBucketOrderBytes: gzipSync(JSON.stringify(bucketOrder)).length,
+    clientSteps,
     operations: sorted,
+  };
+}
+
+/** CPU of the whole-map steps a sync save or read takes on the client, median of three each. */
+async function measureClientSteps(nodes: NodeMap, cacheRoot: string): Promise<WireSizeResult['clientSteps']> {
+  const cpuOf = async (work: () => unknown) => {
+    const samples: number[] = [];
+    for (let index = 0; index < 3; index++) {
+      const cpu = process.cpuUsage();
+      await work();
+      const used = process.cpuUsage(cpu);
+      samples.push((used.user + used.system) / 1000);
+    }
+    return round(median(samples), 1);
+  };
+  const bucketed = bucketize(nodes);
+  const cache = new NodeCache({ baseUrl: 'http://steps', directory: await mkdtemp(join(cacheRoot, 's-')) });
+  const workflow = {
+    uid: 'steps',
+    namespace: 'bench',
+    name: 'steps',
+    phase: 'Running',
+    resourceVersion: '1',
+    nodeStatusVersion: bucketed.nodeStatusVersion,
+    nodeCount: Object.keys(nodes).length,
+    createdAt: new Date().toISOString(),
+    updatedAt: new Date().toISOString(),
+  };
+  return {
+    bucketizeCpuMs: await cpuOf(() => bucketize(nodes)),
+    cachePutCpuMs: await cpuOf(() => cache.put({ workflow, nodes })),
+    cacheGetCpuMs: await cpuOf(() => cache.get('steps')),
   };
 }
 
@@ -727,14 +780,14 @@ export function wireCells(row: WireOperationResult): string[] {
       label,
       limits,
       '0',
-      'refused by the deployed limit (413)',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
+      'refused (413)',
+      '-',
+      'refused (413)',
+      '-',
+      '-',
+      '-',
+      '-',
+      '-',
     ];
   }
   return [
@@ -752,6 +805,28 @@ export function wireCells(row: WireOperationResult): string[] {
     formatNumber(row.wallMs?.median ?? Number.NaN),
   ];
 }
+
+export const wireMapHeaders = [
+  'N',
+  'map JSON',
+  'map gzip',
+  'gzip in bucket order',
+  'client CPU ms: bucketize',
+  'cache put',
+  'cache get',
+] as const;
+
+/** Per size: the map's bytes, its gzip in the order the service keeps it, and the client's whole-map steps. */
+export const wireMapRows = (results: WireResults): string[][] =>
+  results.sizes.map((size) => [
+    formatNumber(size.nodeCount),
+    formatBytes(size.jsonMapBytes),
+    formatBytes(size.gzipMapBytes),
+    `${formatBytes(size.gzipBucketOrderBytes)} (${share(size.gzipBucketOrderBytes / size.gzipMapBytes)})`,
+    formatNumber(size.clientSteps.bucketizeCpuMs, 1),
+    formatNumber(size.clientSteps.cachePutCpuMs, 1),
+    formatNumber(size.clientSteps.cacheGetCpuMs, 1),
+  ]);
 
 export const wireRows = (results: WireResults): string[][] =>
   results.sizes.flatMap((size) => size.operations.map(wireCells));
