@@ -844,19 +844,19 @@ export function wireGoalLines(results: WireResults): string[] {
   const times = (value: number) => `${value.toFixed(2)}×`;
   return [
     line(
-      'a save through the sync client sends, of the map gzip',
+      'bytes a save through the sync client sends, as a share of the map gzip',
       goals.syncSaveSentOverGzipMap,
       t.syncSaveSentOverGzipMap,
       pct,
     ),
     line(
-      'a re-read with the previous version cached receives',
+      'bytes a re-read with the previous version cached receives, as a share of the map gzip',
       goals.warmReadReceivedOverGzipMap,
       t.warmReadReceivedOverGzipMap,
       pct,
     ),
     line(
-      'a read with an empty cache receives',
+      'bytes a read with an empty cache receives, as a share of the map gzip',
       goals.coldReadReceivedOverGzipMap,
       t.coldReadReceivedOverGzipMap,
       pct,
