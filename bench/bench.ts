@@ -12,7 +12,7 @@
  * For N in {1,000; 10,000; 50,000} nodes and k in {1, 10, 100} pods per update.
  * Writes `bench/results/bench-<timestamp>.json` and `bench-latest.json`; with
  * `--docs` also the results section of docs/performance.md and
- * docs/write-units.svg. `--quick` runs a smaller grid in under two minutes;
+ * docs/write-units.svg. `--quick` runs a smaller grid in about two minutes;
  * `--tune` sweeps codec options instead (see bench/tune.ts).
  *
  * Then the wire section (bench/wire.ts): bytes on the wire and CPU per
@@ -156,7 +156,9 @@ const command = `npm run bench --${process.argv
 
 const wireSizes = values['wire-sizes'] === undefined ? undefined : numbers(values['wire-sizes'], []);
 const roundTripNodes =
-  quick || values['no-round-trip'] ? undefined : Number((values['round-trip'] ?? '200000').replace(/_/g, ''));
+  values['no-round-trip'] || (quick && values['round-trip'] === undefined)
+    ? undefined
+    : Number((values['round-trip'] ?? '200000').replace(/_/g, ''));
 
 const startedAt = new Date();
 if (values.from !== undefined) {
