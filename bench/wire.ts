@@ -249,6 +249,8 @@ export async function runWire(database: BenchDatabase, options: WireOptions): Pr
       DYNAMODB_ENDPOINT: database.endpoint,
       WFO_TABLE_NAME: `${tablePrefix}-${limits}`,
       WFO_LIMITS: limits === 'deployed' ? 'deployed' : 'off',
+      // Deployed, the change events are a function of their own, not the request's CPU.
+      WFO_LOCAL_STREAMS: 'off',
     });
     log(`  runtime (${limits === 'deployed' ? 'deployed limits' : 'limits lifted'}): pid ${runtime.pid}`);
     runtimes.set(limits, runtime);
