@@ -9,10 +9,15 @@
  * them is a change to the contract.
  */
 import { promisify } from 'node:util';
-import { gunzip as gunzipCallback, gzip as gzipCallback } from 'node:zlib';
+import {
+  brotliDecompress as brotliCallback,
+  gunzip as gunzipCallback,
+  gzip as gzipCallback,
+} from 'node:zlib';
 
 const gzip = promisify(gzipCallback);
 const gunzip = promisify(gunzipCallback);
+const brotliDecompress = promisify(brotliCallback);
 
 // ---------------------------------------------------------------------------
 // Wire types
@@ -731,7 +736,7 @@ export class WfoClient {
 
   private async request<T>(spec: RequestSpec): Promise<ApiResponse<T>> {
     const url = this.baseUrl + spec.path + queryString(spec.query);
-    const headers: Record<string, string> = { accept: 'application/json', 'accept-encoding': 'gzip' };
+    const headers: Record<string, string> = { accept: 'application/json', 'accept-encoding': 'br, gzip' };
     for (const [name, value] of Object.entries({ ...this.extraHeaders, ...spec.headers })) {
       if (value !== undefined) headers[name.toLowerCase()] = value;
     }
@@ -845,17 +850,26 @@ function closedByPeer(error: unknown): boolean {
 }
 
 /**
- * Reads and parses a response body. Node's fetch already decodes gzip; a
- * custom `fetch` may not, so the gzip magic number decides (JSON never starts
- * with 0x1f).
+ * Reads and parses a response body. Node's fetch already decodes gzip and
+ * brotli; a custom `fetch` may not, so the body decides: the gzip magic
+ * number (JSON never starts with 0x1f), or, for brotli, which has none, a
+ * first byte that cannot begin this service's JSON.
  */
+/** The service's JSON begins with `{` or `[`, perhaps after whitespace. */
+const looksLikeJson = (bytes: Buffer): boolean => {
+  const first = bytes.find((byte) => byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09);
+  return first === 0x7b || first === 0x5b;
+};
+
 async function readBody(response: Response): Promise<unknown> {
   let bytes: Buffer = Buffer.from(await response.arrayBuffer());
   const encoding = response.headers.get('content-encoding') ?? '';
   try {
     if (/\bgzip\b/i.test(encoding) && bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = await gunzip(bytes);
+    else if (/\bbr\b/i.test(encoding) && bytes.length > 0 && !looksLikeJson(bytes))
+      bytes = await brotliDecompress(bytes);
   } catch (error) {
-    throw new InvalidResponseError(`corrupt gzip response (HTTP ${response.status})`, {
+    throw new InvalidResponseError(`corrupt ${encoding} response (HTTP ${response.status})`, {
       status: response.status,
       cause: error,
     });

@@ -28,7 +28,7 @@ import { parseWith, readNodesQuerySchema } from '#lambda/schemas';
 import { type Wiring, wiring } from '#lambda/wiring';
 
 export const makeReadNodes = ({ service, config }: Wiring) =>
-  httpHandler(config, {}, async (event) => {
+  httpHandler(config, { brotli: true }, async (event) => {
     const uid = uidOf(event);
     const query = parseWith(readNodesQuerySchema, event.queryStringParameters ?? {}, 'query');
     const token = query.next === undefined ? undefined : decodePageToken(query.next);

@@ -158,6 +158,21 @@ export function parseIfNoneMatch(value: string | undefined): boolean {
 /** `ETag` value for a resourceVersion: strong, quoted. */
 export const etagOf = (resourceVersion: number | string): string => `"${resourceVersion}"`;
 
+/** True when `Accept-Encoding` allows brotli (`br`, or `*`, with a q-value above 0). */
+export function acceptsBrotli(acceptEncoding: string | undefined): boolean {
+  if (!acceptEncoding) return false;
+  let brotli: boolean | undefined;
+  let wildcard: boolean | undefined;
+  for (const entry of acceptEncoding.split(',')) {
+    const [coding = '', ...parameters] = entry.split(';').map((part) => part.trim().toLowerCase());
+    const q = parameters.find((parameter) => parameter.startsWith('q='));
+    const accepted = q === undefined || Number(q.slice(2)) > 0;
+    if (coding === 'br') brotli = accepted;
+    else if (coding === '*') wildcard = accepted;
+  }
+  return brotli ?? wildcard ?? false;
+}
+
 /** True when `Accept-Encoding` allows gzip (`gzip`, `x-gzip` or `*`, with a q-value above 0). */
 export function acceptsGzip(acceptEncoding: string | undefined): boolean {
   if (!acceptEncoding) return false;
