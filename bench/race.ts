@@ -1,17 +1,19 @@
 /**
- * `npm run race` (also `wfo race`): many workflows, each driven by a
- * simulated controller, while users stop them at random moments, run once
- * on this project's store and once on a store that deletes old versions on
- * save as Argo did before its fix; same seeded workload, same service code.
+ * `npm run race`: many workflows, each driven by a simulated controller,
+ * while users stop them at random moments, run on this project's store, on
+ * a store that deletes old versions on save as Argo did before its fix
+ * (same seeded workload, same service code, in this process), and through
+ * the local runtime over HTTP with the sync client.
  * Reports operations, conflicts and re-applies, stops requested and taking
  * effect, the seed failure ("no more rows": VersionMissing and its kin),
  * lost updates by an independent replay of what every writer was told
  * (bench/race/ledger.ts states the rule), and latencies. Writes
  * bench/results/race-<timestamp>.json and bench/results/race-latest.json.
  *
- * The strategy `sync` runs the same workload through the real local runtime
- * over HTTP (deployed front-door limits), each controller with a SyncClient
- * and a cache of its own, so that what crosses the wire is deltas.
+ * The strategy `sync` runs the same workload through the local runtime
+ * (`npm start`, deployed front-door limits) over HTTP, each controller with
+ * a SyncClient and a cache of its own, so that what crosses the wire is
+ * deltas.
  *
  * Exits 1 when this project's service (`ours`, or `sync`) shows any failure
  * or lost update: that is a bug, and the report says where.
@@ -37,7 +39,7 @@ export interface RaceIo {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
-export const raceUsage = `Usage: npm run race -- [options]   (or: wfo race [options])
+export const raceUsage = `Usage: npm run race -- [options]
 
 Runs the race harness on DynamoDB Local (or $DYNAMODB_ENDPOINT) for each strategy.
 
@@ -297,7 +299,7 @@ export async function raceMain(argv: readonly string[], io: RaceIo): Promise<num
   return failed ? 1 : 0;
 }
 
-// `npm run race`: run when executed directly, not when imported by `wfo race`.
+// `npm run race`: run when executed directly, not when imported.
 if (process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'))) {
   process.exitCode = await raceMain(process.argv.slice(2), {
     stdout: process.stdout,
