@@ -1,16 +1,22 @@
 /**
- * `npm run race` (also `wfo race`): many workflows, each driven by a
- * simulated controller, while users stop them at random moments, run once
- * on this project's store and once on a store that deletes old versions on
- * save as Argo did before its fix; same seeded workload, same service code.
+ * `npm run race`: many workflows, each driven by a simulated controller,
+ * while users stop them at random moments, run on this project's store, on
+ * a store that deletes old versions on save as Argo did before its fix
+ * (same seeded workload, same service code, in this process), and through
+ * the local runtime over HTTP with the sync client.
  * Reports operations, conflicts and re-applies, stops requested and taking
  * effect, the seed failure ("no more rows": VersionMissing and its kin),
  * lost updates by an independent replay of what every writer was told
  * (bench/race/ledger.ts states the rule), and latencies. Writes
  * bench/results/race-<timestamp>.json and bench/results/race-latest.json.
  *
- * Exits 1 when this project's store shows any failure or lost update: that
- * is a bug, and the report says where.
+ * The strategy `sync` runs the same workload through the local runtime
+ * (`npm start`, deployed front-door limits) over HTTP, each controller with
+ * a SyncClient and a cache of its own, so that what crosses the wire is
+ * deltas.
+ *
+ * Exits 1 when this project's service (`ours`, or `sync`) shows any failure
+ * or lost update: that is a bug, and the report says where.
  */
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -33,7 +39,7 @@ export interface RaceIo {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
-export const raceUsage = `Usage: npm run race -- [options]   (or: wfo race [options])
+export const raceUsage = `Usage: npm run race -- [options]
 
 Runs the race harness on DynamoDB Local (or $DYNAMODB_ENDPOINT) for each strategy.
 
@@ -49,8 +55,12 @@ Options (defaults finish in under a minute on two cores):
   --duration S           seconds per strategy (default ${defaultRaceOptions.durationSeconds})
   --seed N               workload seed (default ${defaultRaceOptions.seed})
   --argo-ttl S           the baseline deletes versions older than S seconds on save (default ${defaultRaceOptions.argoTtlSeconds})
-  --strategies LIST      ours,argo (default both); add unsafe for a negative control:
-                         ours without compare-and-set, where the check must find lost updates
+  --strategies LIST      ours,argo,sync (default all three); add unsafe for a negative control:
+                         ours without compare-and-set, where the check must find lost updates.
+                         ours and argo drive the service in this process; sync starts the
+                         local runtime (npm start, deployed limits) on the same DynamoDB and
+                         drives it over HTTP, one SyncClient and cache per controller
+  --no-write             do not write bench/results/race-*.json
   --json                 print the JSON report instead of the table
   -h, --help             this help
 `;
@@ -69,10 +79,14 @@ const flags = {
   'argo-ttl': { type: 'string' },
   strategies: { type: 'string' },
   json: { type: 'boolean' },
+  'no-write': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 class RaceUsageError extends Error {}
+
+/** The strategies that run this project's service: a failure or lost update in them exits 1. */
+const checkedStrategies: readonly RaceStrategy[] = ['ours', 'sync'];
 
 function number(
   value: string | undefined,
@@ -89,7 +103,9 @@ function number(
   return parsed;
 }
 
-export function parseRaceOptions(argv: readonly string[]): RaceOptions & { json: boolean; help: boolean } {
+export function parseRaceOptions(
+  argv: readonly string[],
+): RaceOptions & { json: boolean; write: boolean; help: boolean } {
   let values: ReturnType<typeof parseArgs<{ options: typeof flags }>>['values'];
   try {
     ({ values } = parseArgs({ args: [...argv], options: flags, strict: true, allowPositionals: false }));
@@ -117,6 +133,7 @@ export function parseRaceOptions(argv: readonly string[]): RaceOptions & { json:
     argoTtlSeconds: number(values['argo-ttl'], d.argoTtlSeconds, 'argo-ttl', 0, 86_400),
     strategies,
     json: values.json ?? false,
+    write: !(values['no-write'] ?? false),
     help: values.help ?? false,
   };
 }
@@ -124,6 +141,7 @@ export function parseRaceOptions(argv: readonly string[]): RaceOptions & { json:
 const labels: Record<RaceStrategy, string> = {
   ours: 'ours (DynamoDbStore)',
   argo: 'Argo before fix (ArgoStyleStore)',
+  sync: 'sync client over HTTP (runtime)',
   unsafe: 'control: no compare-and-set',
 };
 
@@ -136,6 +154,11 @@ export function raceTable(reports: readonly StrategyReport[]): string {
       'operations (hydrate + persist + stop)',
       (r) =>
         `${r.operations.total} (${r.operations.hydrate} + ${r.operations.persist} + ${r.operations.stop})`,
+    ],
+    [
+      'acknowledged (hydrate + persist + stop)',
+      (r) =>
+        `${r.acknowledgedOperations.total} (${r.acknowledgedOperations.hydrate} + ${r.acknowledgedOperations.persist} + ${r.acknowledgedOperations.stop})`,
     ],
     ['persists acknowledged', (r) => String(r.persistsAcknowledged)],
     ['conflicts: stale If-Match, re-applied', (r) => String(r.reapplied)],
@@ -197,8 +220,7 @@ export async function raceMain(argv: readonly string[], io: RaceIo): Promise<num
     const warmUpTable = await database.createTable('race-warmup');
     await runStrategy(
       'ours',
-      warmUpTable.documentClient,
-      warmUpTable.tableName,
+      { ...warmUpTable, endpoint: database.endpoint },
       planWorkload(warmUpOptions),
       warmUpOptions,
       () => {},
@@ -219,8 +241,7 @@ export async function raceMain(argv: readonly string[], io: RaceIo): Promise<num
       };
       const report = await runStrategy(
         strategy,
-        table.documentClient,
-        table.tableName,
+        { ...table, endpoint: database.endpoint },
         plan,
         options,
         progress,
@@ -235,44 +256,50 @@ export async function raceMain(argv: readonly string[], io: RaceIo): Promise<num
     await database.close();
   }
 
-  const ours = reports.find((report) => report.strategy === 'ours');
-  const oursFailed =
-    ours !== undefined &&
-    (ours.versionMissingFailures > 0 ||
-      ours.failures.other > 0 ||
-      ours.failures.contention > 0 ||
-      ours.lostUpdates > 0 ||
-      ours.unreadableWorkflows > 0 ||
-      ours.stops.failed > 0);
+  // This project's service, in process and over HTTP: any failure or lost update is a bug.
+  const failing = reports.filter(
+    (report) =>
+      checkedStrategies.includes(report.strategy) &&
+      (report.versionMissingFailures > 0 ||
+        report.failures.other > 0 ||
+        report.failures.contention > 0 ||
+        report.lostUpdates > 0 ||
+        report.unreadableWorkflows > 0 ||
+        report.stops.failed > 0),
+  );
+  const checked = reports.filter((report) => checkedStrategies.includes(report.strategy));
+  const failed = failing.length > 0;
   const data = {
     kind: 'race',
     command: `npm run race --${argv.map((argument) => ` ${argument}`).join('')}`.replace(/ --$/, ''),
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version },
-    options: { ...options, json: undefined, help: undefined },
-    verdict: oursFailed
-      ? "BUG: this project's store showed failures or lost updates"
-      : 'ours: no failure, no lost update',
+    options: { ...options, json: undefined, help: undefined, write: undefined },
+    verdict: failed
+      ? `BUG: this project's service showed failures or lost updates (${failing.map((report) => report.strategy).join(', ')})`
+      : checked.length > 0
+        ? `${checked.map((report) => report.strategy).join(', ')}: no failure, no lost update`
+        : "no strategy of this project's service was run",
     reports,
   };
-  const files = await writeResults('race', data, startedAt);
+  const files = options.write ? await writeResults('race', data, startedAt) : [];
   if (options.json) io.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
   else io.stdout.write(`\n${raceTable(reports)}\n\n`);
-  if (oursFailed && ours) {
+  for (const report of failing) {
     io.stderr.write(
-      `BUG: this project's store showed failures or lost updates. Samples:\n${JSON.stringify(
-        { failures: ours.failureSamples, lost: ours.lostSamples },
+      `BUG: this project's service (${report.strategy}) showed failures or lost updates. Samples:\n${JSON.stringify(
+        { failures: report.failureSamples, lost: report.lostSamples },
         null,
         2,
       )}\n`,
     );
   }
-  log(`Results: ${files.join(', ')}`);
-  return oursFailed ? 1 : 0;
+  log(files.length > 0 ? `Results: ${files.join(', ')}` : 'Results: not written (--no-write)');
+  return failed ? 1 : 0;
 }
 
-// `npm run race`: run when executed directly, not when imported by `wfo race`.
+// `npm run race`: run when executed directly, not when imported.
 if (process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'))) {
   process.exitCode = await raceMain(process.argv.slice(2), {
     stdout: process.stdout,

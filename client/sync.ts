@@ -199,12 +199,15 @@ export class SyncClient {
         }
         const delta = deltaBetween({ nodes: cached.entry.nodes, bucketed: cached.bucketed }, target);
         if (delta.bytes > this.partBytes) break;
-        try {
-          const written = await this.client.patchNodes(
+        const send = (
+          change: { set: NodeMap; merge: Record<string, FieldChange> },
+          onConflict: PutWorkflowOptions['onConflict'],
+        ) =>
+          this.client.patchNodes(
             uid,
             {
-              ...(Object.keys(delta.set).length > 0 ? { set: delta.set } : {}),
-              ...(Object.keys(delta.merge).length > 0 ? { merge: delta.merge } : {}),
+              ...(Object.keys(change.set).length > 0 ? { set: change.set } : {}),
+              ...(Object.keys(change.merge).length > 0 ? { merge: change.merge } : {}),
               ...(delta.remove.length > 0 ? { remove: delta.remove } : {}),
               ...(body.phase === undefined ? {} : { phase: body.phase }),
               ...(body.message === undefined ? {} : { message: body.message }),
@@ -212,11 +215,25 @@ export class SyncClient {
             },
             {
               ...(options.ifMatch === undefined ? {} : { ifMatch: options.ifMatch }),
-              ...(options.onConflict === undefined ? {} : { onConflict: options.onConflict }),
+              ...(onConflict === undefined ? {} : { onConflict }),
             },
           );
+        // A field change is exact only on the base it was computed from. On another state the
+        // service would merge it field by field, where a PUT re-applies node by node: a node a
+        // stop failed, then finished by this map, would keep the stop's message; a node the stop
+        // failed would take this map's progress. So a re-apply goes with the changed nodes whole.
+        const merged = Object.keys(delta.merge);
+        const wholeOnConflict = options.onConflict === 'reapply' && merged.length > 0;
+        try {
+          const written = await send(delta, wholeOnConflict ? undefined : options.onConflict);
           return { ...written, created: false, path: 'delta' };
         } catch (error) {
+          if (wholeOnConflict && error instanceof ConflictError) {
+            const whole: NodeMap = { ...delta.set };
+            for (const id of merged) whole[id] = target.nodes[id] as NodeStatus;
+            const written = await send({ set: whole, merge: {} }, 'reapply');
+            return { ...written, created: false, path: 'delta' };
+          }
           // Someone else wrote since our version: catch up, then compute the delta again.
           // With an If-Match of the caller's own, the conflict is the caller's to handle.
           if (!(error instanceof ConflictError) || options.ifMatch !== undefined) throw error;

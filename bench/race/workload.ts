@@ -32,7 +32,12 @@ export interface RaceOptions {
   readonly strategies: readonly RaceStrategy[];
 }
 
-export const raceStrategies = ['ours', 'argo'] as const;
+/**
+ * `ours` and `argo` drive the domain `WorkflowService` in this process;
+ * `sync` drives the local runtime over HTTP through the sync client (see
+ * ./sync-operations.ts).
+ */
+export const raceStrategies = ['ours', 'argo', 'sync'] as const;
 /**
  * `unsafe` is a negative control, run only when asked for: this project's
  * store with the compare-and-set taken out (last writer wins). It shows that

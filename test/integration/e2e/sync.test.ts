@@ -177,6 +177,58 @@ describe('sync over the runtime with the deployed limits', () => {
     expect(afterReapply.nodes.c?.phase).toBe('Failed');
   });
 
+  it('re-applies a stale map node by node, as a PUT does, though its delta goes field by field', async () => {
+    // Nodes large enough that a field change is smaller than the node: the delta merges fields.
+    const pod = (id: string, extra: Record<string, unknown> = {}) =>
+      running(id, { displayName: `${id}-${'x'.repeat(200)}`, progress: '0/1', ...extra });
+    const base = { a: pod('a'), b: pod('b'), c: pod('c') };
+    const mine = {
+      ...base,
+      a: pod('a', { phase: 'Succeeded', finishedAt: '2026-01-01T00:00:00Z', progress: '1/1' }),
+      b: pod('b', { progress: '1/2' }),
+    };
+    const sent: string[] = [];
+    const watched: typeof fetch = async (input, init) => {
+      if (init?.method === 'PATCH') sent.push(String(input));
+      return fetch(input, init);
+    };
+    const results: NodeMap[] = [];
+    for (const via of ['sync', 'put'] as const) {
+      const uid = `sync-reapply-${via}`;
+      const controller = syncClient(runtime.baseUrl, await cacheDirectory(), watched);
+      const plainClient = new WfoClient({ baseUrl: runtime.baseUrl });
+      const created = await controller.putWorkflow(uid, { namespace: 'argo', name: 'r', nodes: base });
+      await plainClient.stopWorkflow(uid, { strategy: 'Stop' });
+      const body = { namespace: 'argo', name: 'r', nodes: mine, baseVersion: created.nodeStatusVersion };
+      const options = { ifMatch: created.resourceVersion, onConflict: 'reapply' } as const;
+      const written =
+        via === 'sync'
+          ? await controller.putWorkflow(uid, body, options)
+          : await plainClient.putWorkflow(uid, body, options);
+      expect(written.shutdown).toBe('Stop');
+      results.push((await plainClient.getWorkflow(uid)).nodes);
+    }
+    const [viaSync, viaPut] = results as [NodeMap, NodeMap];
+
+    // The first PATCH merged fields and met the stop; the second sent the changed nodes whole.
+    expect(sent).toHaveLength(2);
+    expect(sent[1]).toContain('onConflict=reapply');
+    // The same nodes either way, but for the clock of the stop that failed them.
+    const stopClockless = (nodes: NodeMap) =>
+      Object.fromEntries(
+        Object.entries(nodes).map(([id, node]) => [
+          id,
+          node.phase === 'Failed' ? { ...node, finishedAt: 'the stop' } : node,
+        ]),
+      );
+    expect(stopClockless(viaSync)).toEqual(stopClockless(viaPut));
+    // Finished by the map: the map's node whole, without the stop's message.
+    expect(viaSync.a).toEqual(mine.a);
+    // Failed by the stop, then sent Running: the stopped node stays as the stop left it.
+    expect(viaSync.b).toMatchObject({ phase: 'Failed', progress: '0/1' });
+    expect(viaPut.b).toMatchObject({ phase: 'Failed', progress: '0/1' });
+  });
+
   it('detects a corrupt cache entry and reads the workflow again instead of serving it', async () => {
     const uid = 'sync-corrupt';
     const nodes = { a: running('a'), b: running('b', { phase: 'Succeeded' }) };
