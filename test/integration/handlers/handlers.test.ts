@@ -4,7 +4,7 @@
  * Checks the contract's shapes, headers and status codes, the metrics each
  * operation emits, and that event handlers are idempotent.
  */
-import { gunzipSync } from 'node:zlib';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyStructuredResultV2,
@@ -44,6 +44,7 @@ beforeAll(async () => {
     'stop-workflow',
     'delete-workflow',
     'list-workflows',
+    'read-nodes',
   ]) {
     handlers[file] = (
       (await import(`../../../functions/handlers/${file}.ts`)) as { handler: HttpHandler }
@@ -101,7 +102,10 @@ async function call(file: string, method: string, call: Call = {}): Promise<Resu
   let text = result.body;
   if (text !== undefined && result.isBase64Encoded) {
     const bytes = Buffer.from(text, 'base64');
-    text = (result.headers?.['content-encoding'] === 'gzip' ? gunzipSync(bytes) : bytes).toString('utf8');
+    const encoding = result.headers?.['content-encoding'];
+    text = (
+      encoding === 'gzip' ? gunzipSync(bytes) : encoding === 'br' ? brotliDecompressSync(bytes) : bytes
+    ).toString('utf8');
   }
   return { ...result, json: text === undefined ? undefined : JSON.parse(text) };
 }
@@ -293,6 +297,44 @@ describe('GET /v1/workflows/{uid}', () => {
     expect(plain.isBase64Encoded).toBeFalsy();
     expect(plain.headers?.['content-encoding']).toBeUndefined();
     expect(plain.json).toEqual(gzipped.json);
+  });
+
+  it('answers a large page of nodes in brotli when the caller accepts it, in gzip or plain otherwise; the whole-map GET stays gzip', async () => {
+    const nodes = Object.fromEntries(
+      Array.from({ length: 400 }, (_, index) => [
+        `n${index}`,
+        running(`n${index}`, { type: 'Pod', templateName: `t${index % 7}`, pad: 'x'.repeat(200) }),
+      ]),
+    );
+    await put('nodes-br', { namespace: 'argo', name: 'b', nodes });
+    const pathParameters = { uid: 'nodes-br' };
+
+    const brotli = await call('read-nodes', 'GET', {
+      pathParameters,
+      headers: { 'accept-encoding': 'br, gzip' },
+    });
+    const gzipped = await call('read-nodes', 'GET', {
+      pathParameters,
+      headers: { 'accept-encoding': 'gzip' },
+    });
+    const plain = await call('read-nodes', 'GET', { pathParameters });
+    const whole = await call('get-workflow', 'GET', {
+      pathParameters,
+      headers: { 'accept-encoding': 'br, gzip' },
+    });
+
+    expect(brotli.headers).toMatchObject({ 'content-encoding': 'br', vary: 'accept-encoding' });
+    expect(gzipped.headers?.['content-encoding']).toBe('gzip');
+    expect(plain.headers?.['content-encoding']).toBeUndefined();
+    expect(whole.headers?.['content-encoding']).toBe('gzip');
+    expect((brotli.json as { nodes: unknown }).nodes).toEqual(nodes);
+    expect(gzipped.json).toEqual(brotli.json);
+    expect(plain.json).toEqual(brotli.json);
+    // Alike nodes come together: template by template, whatever the bucket order.
+    const templates = Object.values(
+      (brotli.json as { nodes: Record<string, { templateName: string }> }).nodes,
+    ).map((node) => node.templateName);
+    expect(templates).toEqual([...templates].sort());
   });
 
   it('answers an unknown workflow with 404', async () => {
