@@ -18,6 +18,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { streams } from '#contract/api';
 import {
   latencyMetricNames,
   type MetricName,
@@ -27,6 +28,9 @@ import {
 } from '#contract/metrics';
 import { table as tableDescription } from '#contract/tables';
 import { acknowledgeNagFinding } from '#infrastructure/constructs/nag';
+
+/** How far behind its stream the change-event handler may fall before the alarm fires. */
+export const changeEventLagMinutes = 15;
 
 export interface MonitoringProps {
   readonly metricsNamespace: string;
@@ -314,6 +318,23 @@ export class Monitoring extends Construct {
       evaluationPeriods: 1,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
+
+    // Change events are late when the stream handler falls behind (or keeps
+    // failing on a record, which holds its shard until the retries run out).
+    for (const stream of streams) {
+      const fn = this.props.functions.get(stream.handler.name);
+      if (!fn) continue;
+      this.alarm(`${stream.handler.name}IteratorAgeAlarm`, {
+        alarmDescription:
+          `The ${stream.handler.name} handler is more than ${changeEventLagMinutes} minutes behind the ${stream.table} table's stream: ` +
+          'change events are late. See docs/deploy.md#change-events-lag.',
+        metric: fn.metric('IteratorAge', { period, statistic: 'Maximum' }),
+        threshold: changeEventLagMinutes * 60 * 1000,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 3,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+    }
 
     // The renewer reports once per run, so one run per period; a day at most
     // (the longest alarm period), five minutes at least.

@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { type HandlerDescription, handlers } from '#contract/api';
+import { type HandlerDescription, handlers, streams } from '#contract/api';
 import { metricNames } from '#contract/metrics';
+import { changeEventLagMinutes } from '#infrastructure/constructs/monitoring';
 import { WorkflowOffloadStack, type WorkflowOffloadStackProps } from '#infrastructure/stack';
 
 // biome-ignore lint/suspicious/noExplicitAny: synthesised CloudFormation is JSON, read field by field below.
@@ -90,6 +91,23 @@ describe('alarms', () => {
     });
   });
 
+  it('fires when the change-event handler is more than 15 minutes behind the records stream', () => {
+    const alarms = alarmOnMetric(defaultSynth.alarms, 'IteratorAge');
+    const fnId = defaultSynth.stack.getLogicalId(
+      defaultSynth.stack.functions.get(handlers.publishChanges.name)?.function.node.defaultChild as never,
+    );
+    expect(alarms).toHaveLength(1);
+    expect(alarms[0]).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnId } }],
+      Statistic: 'Maximum',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: changeEventLagMinutes * 60 * 1000,
+      EvaluationPeriods: 3,
+    });
+    expect(alarms[0]?.AlarmDescription).toMatch(/docs\/deploy\.md#change-events-lag/);
+  });
+
   it('fires when the smallest remaining lease falls below R (renewer lag)', () => {
     const [byDefault] = alarmOnMetric(defaultSynth.alarms, metricNames.minRemainingLeaseSeconds);
     const [shortR] = alarmOnMetric(
@@ -112,7 +130,7 @@ describe('alarms', () => {
       expect(alarm.AlarmActions).toEqual([{ Ref: defaultSynth.topicId }]);
       expect(alarm.OKActions).toEqual([{ Ref: defaultSynth.topicId }]);
     }
-    expect(defaultSynth.alarms).toHaveLength(2 * allHandlers.length + 4);
+    expect(defaultSynth.alarms).toHaveLength(2 * allHandlers.length + 4 + streams.length);
   });
 
   it('subscribes the alarm email only when one is given', () => {
