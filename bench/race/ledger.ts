@@ -47,7 +47,9 @@
  * commit point). When the stored resourceVersion shows commits that no
  * acknowledgement accounts for, a differing node whose stored value equals a
  * value one of those unacknowledged attempts sent (or its stopped form) is
- * counted as `ambiguous`, not lost.
+ * counted as `ambiguous`, not lost; so is a node whose stored value is the
+ * stopped form of its replayed one when a stop threw (a stop that timed out
+ * after its commit).
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { StopStrategy } from '#contract/workflow';
@@ -196,6 +198,9 @@ export function verifyWorkflow(ledger: WorkflowLedger, stored: StoredWorkflow): 
       if (!node) return [];
       return [node, stoppedForm(node, 'Stop'), stoppedForm(node, 'Terminate')];
     });
+  const unacknowledgedStops = ledger.unacknowledged.flatMap((write) =>
+    write.kind === 'stop' && write.strategy ? [write.strategy] : [],
+  );
   const report = (discrepancy: Discrepancy, explained: boolean) =>
     (explained ? ambiguous : lost).push(discrepancy);
 
@@ -209,8 +214,13 @@ export function verifyWorkflow(ledger: WorkflowLedger, stored: StoredWorkflow): 
       continue;
     }
     if (sameNode(node, actual, expected.wildcardFinishedAt.has(id))) continue;
+    // A stop that threw may have committed all the same (over HTTP, a timeout after the commit point).
+    const stoppedByUnacknowledged = unacknowledgedStops.some((strategy) =>
+      sameNode(stoppedForm(node, strategy), actual, true),
+    );
     const explained =
-      unacknowledgedCommits > 0 && attemptedValues(id).some((candidate) => sameNode(candidate, actual, true));
+      unacknowledgedCommits > 0 &&
+      (stoppedByUnacknowledged || attemptedValues(id).some((candidate) => sameNode(candidate, actual, true)));
     report({ uid, kind: 'mismatch', nodeId: id, expected: node, actual }, explained);
   }
   for (const id of Object.keys(stored.nodes)) {

@@ -88,6 +88,12 @@ export async function syncOperations(options: SyncOperationsOptions): Promise<Ra
     WFO_ALWAYS_OFFLOAD: 'true',
     // The deployed front door, whatever the caller's environment says.
     WFO_LIMITS: 'deployed',
+    // Deployed, the change events run in a function of their own; here they
+    // would share the one process that serves every controller and stop.
+    // On two saturated cores that cut persists by half and pushed stops past
+    // their 29 s budget (a 503 after a commit), which is this machine's
+    // limit, not the service's.
+    WFO_LOCAL_STREAMS: 'off',
     WFO_MAX_REQUEST_BYTES: undefined,
     WFO_LAMBDA_PAYLOAD_BYTES: undefined,
     WFO_HTTP_TIMEOUT_SECONDS: undefined,
