@@ -26,6 +26,7 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse } from 'aws-lambda';
 import type { HandlerDescription } from '#contract/api';
+import { localEndpoint } from '#store/clients';
 import { handlerContext, invokeWithTimeout, type LambdaHandler } from './lambda.ts';
 import { dynamoDbStreamEvent } from './lambda-events.ts';
 
@@ -64,12 +65,8 @@ const describeEveryMs = 5_000;
 /** Starts polling; resolves once every open shard has its iterator, so no later change is missed. */
 export async function startStreamPoller(options: StreamPollerOptions): Promise<StreamPoller> {
   const client = new DynamoDBStreamsClient({
-    endpoint: options.endpoint,
+    ...localEndpoint(options.endpoint),
     region: options.region,
-    credentials: {
-      accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'local',
-      secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
-    },
     maxAttempts: 2,
   });
   const shards = new Map<string, ShardState>();

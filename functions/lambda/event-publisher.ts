@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-eventbridge';
 import { changeEvent } from '#contract/api';
 import type { WorkflowChangeEvent } from '#domain/change-events';
+import { localEndpoint } from '#store/clients';
 import type { Config } from './config.ts';
 
 export interface ChangePublisher {
@@ -101,15 +102,7 @@ export function createPublisher(config: Config): ChangePublisher {
   const client = new EventBridgeClient({
     region: config.AWS_REGION,
     maxAttempts: 3,
-    ...(config.WFO_EVENTS_ENDPOINT
-      ? {
-          endpoint: config.WFO_EVENTS_ENDPOINT,
-          credentials: {
-            accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'local',
-            secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
-          },
-        }
-      : {}),
+    ...localEndpoint(config.WFO_EVENTS_ENDPOINT),
   });
   return new EventBridgePublisher(client, config.WFO_EVENT_BUS_NAME);
 }

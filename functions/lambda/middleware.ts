@@ -314,9 +314,12 @@ export function eventHandler<T extends z.ZodType>(
     });
 }
 
-/** Wraps a scheduled handler; errors are logged and thrown, so the scheduler retries. */
-export function scheduledHandler<R>(handle: (event: ScheduledEvent) => Promise<R>) {
-  return middy<ScheduledEvent, R>()
+/**
+ * The stack of a handler nobody waits on (a schedule, a stream): errors are
+ * observed and thrown, so the scheduler or the event source mapping retries.
+ */
+function backgroundHandler<E, R>(handle: (event: E) => Promise<R>) {
+  return middy<E, R>()
     .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
@@ -328,21 +331,15 @@ export function scheduledHandler<R>(handle: (event: ScheduledEvent) => Promise<R
     .handler(handle);
 }
 
+/** Wraps a scheduled handler; errors are logged and thrown, so the scheduler retries. */
+export const scheduledHandler = <R>(handle: (event: ScheduledEvent) => Promise<R>) =>
+  backgroundHandler<ScheduledEvent, R>(handle);
+
 /**
  * Wraps a stream consumer. It answers with the records to deliver again
  * (`batchItemFailures`, the event source mapping's ReportBatchItemFailures):
  * Lambda retries from the first one, keeping each shard in order. An error
  * that escapes fails the whole batch, which Lambda retries too.
  */
-export function streamHandler(handle: (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>) {
-  return middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
-    .use(captureLambdaHandler(tracer, { captureResponse: false }))
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics))
-    .use({
-      onError: (request) => {
-        observeError(request.error, httpErrorOf(request.error).statusCode);
-      },
-    })
-    .handler(handle);
-}
+export const streamHandler = (handle: (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>) =>
+  backgroundHandler<DynamoDBStreamEvent, DynamoDBBatchResponse>(handle);

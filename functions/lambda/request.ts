@@ -158,32 +158,27 @@ export function parseIfNoneMatch(value: string | undefined): boolean {
 /** `ETag` value for a resourceVersion: strong, quoted. */
 export const etagOf = (resourceVersion: number | string): string => `"${resourceVersion}"`;
 
-/** True when `Accept-Encoding` allows brotli (`br`, or `*`, with a q-value above 0). */
-export function acceptsBrotli(acceptEncoding: string | undefined): boolean {
+/**
+ * True when `Accept-Encoding` allows one of `codings` (or `*`), with a
+ * q-value above 0: a named coding's own entry wins over the wildcard.
+ */
+function accepts(acceptEncoding: string | undefined, codings: readonly string[]): boolean {
   if (!acceptEncoding) return false;
-  let brotli: boolean | undefined;
+  let named: boolean | undefined;
   let wildcard: boolean | undefined;
   for (const entry of acceptEncoding.split(',')) {
     const [coding = '', ...parameters] = entry.split(';').map((part) => part.trim().toLowerCase());
     const q = parameters.find((parameter) => parameter.startsWith('q='));
     const accepted = q === undefined || Number(q.slice(2)) > 0;
-    if (coding === 'br') brotli = accepted;
+    if (codings.includes(coding)) named = accepted;
     else if (coding === '*') wildcard = accepted;
   }
-  return brotli ?? wildcard ?? false;
+  return named ?? wildcard ?? false;
 }
 
+/** True when `Accept-Encoding` allows brotli (`br`, or `*`, with a q-value above 0). */
+export const acceptsBrotli = (acceptEncoding: string | undefined): boolean => accepts(acceptEncoding, ['br']);
+
 /** True when `Accept-Encoding` allows gzip (`gzip`, `x-gzip` or `*`, with a q-value above 0). */
-export function acceptsGzip(acceptEncoding: string | undefined): boolean {
-  if (!acceptEncoding) return false;
-  let gzip: boolean | undefined;
-  let wildcard: boolean | undefined;
-  for (const entry of acceptEncoding.split(',')) {
-    const [coding = '', ...parameters] = entry.split(';').map((part) => part.trim().toLowerCase());
-    const q = parameters.find((parameter) => parameter.startsWith('q='));
-    const accepted = q === undefined || Number(q.slice(2)) > 0;
-    if (coding === 'gzip' || coding === 'x-gzip') gzip = accepted;
-    else if (coding === '*') wildcard = accepted;
-  }
-  return gzip ?? wildcard ?? false;
-}
+export const acceptsGzip = (acceptEncoding: string | undefined): boolean =>
+  accepts(acceptEncoding, ['gzip', 'x-gzip']);
