@@ -13,12 +13,26 @@
  */
 import { createHash } from 'node:crypto';
 import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { type CodecName, dictionaries } from './codec-dictionaries.ts';
 import { ValidationError } from './errors.ts';
 import type { JsonValue, NodeMap } from './nodes.ts';
 import { type BucketSummary, summarize } from './summaries.ts';
 
-/** Name of the encoding below; stored on every chunk so a later codec can still read old ones. */
-export const codecName = 'wfo-bucket-deflate-d1';
+/**
+ * The version-id scheme: bucket placement, canonical form and how chunk ids
+ * make a version id. It is independent of how chunks are compressed, so
+ * writers on different codecs agree on the id of the same node map; the
+ * client computes ids by the same scheme (`client/version-id.ts`).
+ */
+export const versionScheme = 'wfo-bucket-deflate-d1';
+
+/**
+ * The codec new chunks are written with. Every chunk item names its own
+ * codec, so versions written with an older one (listed in
+ * `codec-dictionaries.ts`) stay readable until they expire, and a version may
+ * mix chunks of both.
+ */
+export const codecName: CodecName = 'wfo-bucket-deflate-d2';
 
 export interface CodecOptions {
   /** Average nodes a bucket holds before the bucket count doubles. */
@@ -29,6 +43,8 @@ export interface CodecOptions {
   readonly compressionLevel: number;
   /** A compressed bucket larger than this is stored as several parts (DynamoDB items are at most 400 KB). */
   readonly maxPartBytes: number;
+  /** The codec new chunks are written with (`codecName` unless a test writes an older one). */
+  readonly codec: CodecName;
 }
 
 export const defaultCodecOptions: CodecOptions = {
@@ -36,24 +52,16 @@ export const defaultCodecOptions: CodecOptions = {
   maxBucketCount: 4096,
   compressionLevel: 6,
   maxPartBytes: 350_000,
+  codec: codecName,
 };
 
-/**
- * A preset dictionary of the strings Argo's NodeStatus repeats in every node.
- * Small buckets compress far better with it. Changing it changes the codec:
- * bump `codecName` and keep the old dictionary for decoding.
- */
-const dictionary = Buffer.from(
-  [
-    '{"boundaryID":"","children":["","displayName":"","finishedAt":"2024-01-01T00:00:00Z","hostNodeName":"',
-    '","id":"","inputs":{"parameters":[{"name":"","value":""}]},"message":"","name":"","nodeFlag":{"retried":true},',
-    '"outboundNodes":["","outputs":{"artifacts":[{"archiveLogs":true,"name":"main-logs","s3":{"key":"/main.log"}}],',
-    '"exitCode":"0","result":""},"phase":"Succeeded","phase":"Running","phase":"Pending","phase":"Failed",',
-    '"progress":"1/1","resourcesDuration":{"cpu":1,"memory":1},"startedAt":"2024-01-01T00:00:00Z",',
-    '"taskResultSynced":true,"templateName":"","templateScope":"local/","type":"Pod","type":"DAG","type":"Steps",',
-    '"type":"StepGroup","type":"Retry","type":"TaskGroup","type":"Skipped","type":"Suspend"}',
-  ].join(''),
+/** Each codec's preset dictionary, as bytes. Small buckets compress far better with one. */
+const dictionaryBytes = new Map<string, Buffer>(
+  Object.entries(dictionaries).map(([name, text]) => [name, Buffer.from(text, 'utf8')]),
 );
+
+/** True when this service can decode chunks of `codec`. */
+export const isKnownCodec = (codec: string): codec is CodecName => dictionaryBytes.has(codec);
 
 export interface PreparedBucket {
   readonly index: number;
@@ -190,7 +198,7 @@ export function prepareBucket(
 
 /** The version id of an ordered chunk-id list. */
 export const versionIdOf = (chunkIds: readonly string[]): string =>
-  sha256Hex(`${codecName}\n${chunkIds.join('\n')}`);
+  sha256Hex(`${versionScheme}\n${chunkIds.join('\n')}`);
 
 /** Buckets, chunk ids and version id of a whole node map. Compresses nothing: see `compressBucket`. */
 export function prepareVersion(nodes: NodeMap, options: CodecOptions = defaultCodecOptions): PreparedVersion {
@@ -215,7 +223,7 @@ export function compressBucket(
     typeof canonical === 'string' ? Buffer.from(canonical, 'utf8') : canonical,
     {
       level: options.compressionLevel,
-      dictionary,
+      dictionary: dictionaryBytes.get(options.codec) as Buffer,
       strategy: constants.Z_DEFAULT_STRATEGY,
     },
   );
@@ -236,7 +244,8 @@ export function decodeChunk(
   data: Uint8Array,
   maxOutputBytes = 512 * 1024 * 1024,
 ): { nodes: NodeMap; rawBytes: number } {
-  if (codec !== codecName) throw new ValidationError(`unknown codec '${codec}'`);
+  const dictionary = dictionaryBytes.get(codec);
+  if (!dictionary) throw new ValidationError(`unknown codec '${codec}'`);
   const canonical = inflateRawSync(data, { dictionary, maxOutputLength: maxOutputBytes });
   return { nodes: JSON.parse(canonical.toString('utf8')) as NodeMap, rawBytes: canonical.length };
 }

@@ -7,7 +7,7 @@
  */
 
 import type { StopStrategy } from '#contract/workflow';
-import { type CodecOptions, codecName, compressBucket } from './codec.ts';
+import { type CodecOptions, compressBucket } from './codec.ts';
 import { VersionMissingError } from './errors.ts';
 import { writeManifest } from './manifest-policy.ts';
 import type { VersionPlan } from './planner.ts';
@@ -153,7 +153,7 @@ export class Committer {
     const manifest: Manifest = {
       uid,
       nodeStatusVersion: plan.nodeStatusVersion,
-      codec: codecName,
+      codec: this.settings.codec.codec,
       bucketCount: plan.bucketCount,
       nodeCount: plan.nodeCount,
       rawBytes: plan.rawBytes,
@@ -182,7 +182,7 @@ export class Committer {
         (lease, chunk) => Math.min(lease, chunk.leaseExpiresAt),
         storedManifest.leaseExpiresAt,
       ),
-      codec: codecName,
+      codec: this.settings.codec.codec,
       ...(inline ? { inline } : {}),
     };
     const committed = await this.store.commitRecord(next, record?.resourceVersion);
@@ -271,7 +271,7 @@ export class Committer {
         });
         if (!seen.has(entry.bucket.chunkId)) {
           seen.add(entry.bucket.chunkId);
-          toStore.push({ chunkId: entry.bucket.chunkId, codec: codecName, parts });
+          toStore.push({ chunkId: entry.bucket.chunkId, codec: this.settings.codec.codec, parts });
         }
         return;
       }

@@ -20,7 +20,6 @@ import {
   bucketCountFor,
   bucketOf,
   type CodecOptions,
-  codecName,
   compressBucket,
   prepareBucket,
   versionIdOf,
@@ -175,7 +174,7 @@ export class Uploads {
     for (const bucket of prepared) {
       const parts = compressBucket(bucket.canonical, this.settings.codec);
       const storedBytes = parts.reduce((sum, part) => sum + part.length, 0);
-      toStore.push({ chunkId: bucket.chunkId, codec: codecName, parts });
+      toStore.push({ chunkId: bucket.chunkId, codec: this.settings.codec.codec, parts });
       uploaded.push({
         index: bucket.index,
         chunkId: bucket.chunkId,
@@ -300,7 +299,7 @@ export class Uploads {
     const manifest: Manifest = {
       uid: upload.uid,
       nodeStatusVersion: plan.nodeStatusVersion,
-      codec: codecName,
+      codec: this.settings.codec.codec,
       bucketCount: plan.bucketCount,
       nodeCount: plan.nodeCount,
       rawBytes: plan.rawBytes,
@@ -312,7 +311,7 @@ export class Uploads {
     const buckets = await this.reader.readBuckets(upload.uid, plan.nodeStatusVersion, {
       current: false,
       manifest,
-      codec: codecName,
+      codec: this.settings.codec.codec,
       bucketCount: plan.bucketCount,
     });
     const nodes: NodeMap = {};

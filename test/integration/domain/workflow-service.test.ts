@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { versionTableNameFor } from '#contract/tables';
+import { defaultCodecOptions, prepareVersion } from '#domain/codec';
 import {
   ConflictError,
   StoreUnavailableError,
@@ -529,5 +530,50 @@ describe('delete, list and versions', () => {
       a: { id: 'a', phase: 'Pending' },
     });
     await expect(service.getVersion(uid, 'f'.repeat(64))).rejects.toBeInstanceOf(VersionNotFoundError);
+  });
+});
+
+describe('versions written with an older codec', () => {
+  const chunkCodecs = async (uid: string): Promise<Set<string>> => {
+    const items = await scanTable(testTable.documentClient, testTable.tableName);
+    const codecs = new Set<string>();
+    for (const item of items.values()) {
+      if (item.pk === `WF#${uid}` && String(item.sk).startsWith('C#')) codecs.add(String(item.codec));
+    }
+    return codecs;
+  };
+
+  it('reads a wfo-bucket-deflate-d1 version back, patches it into one that mixes both codecs, and keeps its ids', async () => {
+    const nodes = generateNodes({ nodeCount: 3000, seed: 12 }) as NodeMap;
+    const uid = nextUid('old-codec');
+    const old = serviceOn(store, {
+      alwaysOffload: true,
+      codec: { ...defaultCodecOptions, codec: 'wfo-bucket-deflate-d1' },
+    });
+    const written = await old.persist({ uid, namespace: 'argo', name: 'old-codec', nodes });
+    expect(await chunkCodecs(uid)).toStrictEqual(new Set(['wfo-bucket-deflate-d1']));
+
+    const current = serviceOn(store, { alwaysOffload: true });
+    expect(defaultCodecOptions.codec).toBe('wfo-bucket-deflate-d2');
+    expect((await current.getWorkflow(uid)).nodes).toStrictEqual(nodes);
+
+    // The version id is a function of the map alone: a writer on the new codec agrees.
+    const twin = nextUid('new-codec');
+    const twinWritten = await current.persist({ uid: twin, namespace: 'argo', name: 'twin', nodes });
+    expect(twinWritten.workflow.nodeStatusVersion).toBe(written.workflow.nodeStatusVersion);
+    expect(prepareVersion(nodes).nodeStatusVersion).toBe(written.workflow.nodeStatusVersion);
+    expect(await chunkCodecs(twin)).toStrictEqual(new Set(['wfo-bucket-deflate-d2']));
+
+    const state = structuredClone(nodes);
+    const { set } = mutateNodes(state, { count: 5, seed: 4 });
+    const patched = await current.patch({ uid, set: set as NodeMap });
+    const expected = { ...nodes, ...(set as NodeMap) };
+    expect((await current.getWorkflow(uid)).nodes).toStrictEqual(expected);
+    expect(patched.workflow.nodeStatusVersion).toBe(prepareVersion(expected).nodeStatusVersion);
+    expect(await chunkCodecs(uid)).toStrictEqual(new Set(['wfo-bucket-deflate-d1', 'wfo-bucket-deflate-d2']));
+    // The old version stays readable within retention, and the patch wrote only the touched buckets.
+    expect((await current.getVersion(uid, written.workflow.nodeStatusVersion)).nodes).toStrictEqual(nodes);
+    expect(patched.write.chunksWritten).toBeLessThanOrEqual(Object.keys(set).length);
+    expect(patched.write.chunksWritten).toBeGreaterThan(0);
   });
 });

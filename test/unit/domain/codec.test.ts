@@ -11,8 +11,12 @@ import {
   defaultCodecOptions,
   prepareVersion,
 } from '#domain/codec';
+import { type CodecName, dictionaries } from '#domain/codec-dictionaries';
 import type { JsonValue, NodeMap } from '#domain/nodes';
-import { loadArgoFixtures } from '#testkit/argo-generator';
+import { generateNodes, loadArgoFixtures } from '#testkit/argo-generator';
+import { cutDictionary, dictionaryBytes } from '#testkit/codec-dictionary';
+
+const codecs = Object.keys(dictionaries) as CodecName[];
 
 const nodeId = fc.stringMatching(/^[a-z][a-z0-9-]{0,30}$/);
 const jsonLeaf = fc.oneof(
@@ -41,7 +45,10 @@ function roundTrip(nodes: NodeMap, options = defaultCodecOptions): NodeMap {
   const prepared = prepareVersion(nodes, options);
   const out: NodeMap = {};
   for (const bucket of prepared.buckets) {
-    Object.assign(out, decodeChunk(codecName, concatParts(compressBucket(bucket.canonical, options))).nodes);
+    Object.assign(
+      out,
+      decodeChunk(options.codec, concatParts(compressBucket(bucket.canonical, options))).nodes,
+    );
   }
   return out;
 }
@@ -58,20 +65,63 @@ function reverseKeys(value: JsonValue): JsonValue {
 }
 
 describe('codec', () => {
-  it('round-trips every real Argo node status exactly', () => {
+  it.each(codecs)('round-trips every real Argo node status exactly (%s)', (codec) => {
     const fixtures = loadArgoFixtures();
     expect(fixtures.length).toBeGreaterThanOrEqual(11);
     for (const fixture of fixtures) {
-      expect(roundTrip(fixture.nodes as NodeMap), fixture.file).toStrictEqual(fixture.nodes);
+      expect(
+        roundTrip(fixture.nodes as NodeMap, { ...defaultCodecOptions, codec }),
+        fixture.file,
+      ).toStrictEqual(fixture.nodes);
     }
   });
 
-  it('round-trips arbitrary JSON nodes', () => {
+  it.each(codecs)('round-trips arbitrary JSON nodes (%s)', (codec) => {
     fc.assert(
       fc.property(nodeMap, (nodes) => {
-        expect(roundTrip(nodes)).toStrictEqual(JSON.parse(JSON.stringify(nodes)));
+        expect(roundTrip(nodes, { ...defaultCodecOptions, codec })).toStrictEqual(
+          JSON.parse(JSON.stringify(nodes)),
+        );
       }),
     );
+  });
+
+  it('writes new chunks with wfo-bucket-deflate-d2 and still decodes wfo-bucket-deflate-d1', () => {
+    expect(codecName).toBe('wfo-bucket-deflate-d2');
+    expect(defaultCodecOptions.codec).toBe(codecName);
+    const nodes = generateNodes({ nodeCount: 200, seed: 5 }) as NodeMap;
+    const bucket = prepareVersion(nodes).buckets[0] as { canonical: string };
+    const old = concatParts(
+      compressBucket(bucket.canonical, { ...defaultCodecOptions, codec: 'wfo-bucket-deflate-d1' }),
+    );
+    const current = concatParts(compressBucket(bucket.canonical));
+    expect(Buffer.from(old).equals(Buffer.from(current))).toBe(false);
+    expect(decodeChunk('wfo-bucket-deflate-d1', old).nodes).toStrictEqual(JSON.parse(bucket.canonical));
+    expect(decodeChunk(codecName, current).nodes).toStrictEqual(JSON.parse(bucket.canonical));
+    // Each codec's chunks need that codec's dictionary.
+    expect(() => decodeChunk(codecName, old)).toThrow();
+    expect(() => decodeChunk('wfo-bucket-deflate-x9', current)).toThrow(/unknown codec/);
+  });
+
+  it('stores exactly the dictionary cut from the vendored Argo fixtures', () => {
+    expect(dictionaries['wfo-bucket-deflate-d2']).toBe(cutDictionary());
+    expect(dictionaries['wfo-bucket-deflate-d2'].length).toBe(dictionaryBytes);
+  });
+
+  it('compresses the real Argo node statuses smaller with d2 than with d1', () => {
+    const stored = (codec: CodecName) =>
+      loadArgoFixtures().reduce((sum, fixture) => {
+        const prepared = prepareVersion(fixture.nodes as NodeMap);
+        return (
+          sum +
+          prepared.buckets.reduce(
+            (bytes, bucket) =>
+              bytes + concatParts(compressBucket(bucket.canonical, { ...defaultCodecOptions, codec })).length,
+            0,
+          )
+        );
+      }, 0);
+    expect(stored('wfo-bucket-deflate-d2')).toBeLessThan(stored('wfo-bucket-deflate-d1'));
   });
 
   it('keeps an own "__proto__" key inside a node, whatever the key order', () => {

@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { defaultCodecOptions } from '#domain/codec';
 import { ConflictError, ValidationError } from '#domain/errors';
 import { MemoryStore } from '#domain/memory-store';
 import { applyNodeChange, type NodeMap } from '#domain/nodes';
@@ -262,7 +263,12 @@ describe('WorkflowService on the memory store', () => {
         async (patches, offload) => {
           const { service } = setUp({
             alwaysOffload: offload,
-            codec: { targetNodesPerBucket: 2, maxBucketCount: 8, compressionLevel: 1, maxPartBytes: 350_000 },
+            codec: {
+              ...defaultCodecOptions,
+              targetNodesPerBucket: 2,
+              maxBucketCount: 8,
+              compressionLevel: 1,
+            },
           });
           await service.persist({ uid: 'wf-prop', namespace: 'argo', name: 'p', nodes: {} });
           const model: NodeMap = {};
