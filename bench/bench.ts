@@ -13,7 +13,8 @@
  * Writes `bench/results/bench-<timestamp>.json` and `bench-latest.json`; with
  * `--docs` also the results section of docs/performance.md and
  * docs/write-units.svg. `--quick` runs a smaller grid in about two minutes;
- * `--tune` sweeps codec options instead (see bench/tune.ts).
+ * `--tune` sweeps codec options instead (see bench/tune.ts), and `--levers`
+ * measures the layout levers of the cost goal offline (see bench/levers.ts).
  *
  * Then the wire section (bench/wire.ts): bytes on the wire and CPU per
  * operation of the HTTP API and its sync protocol, through the local
@@ -24,7 +25,7 @@
  * `--wire-only` runs just that (with `--docs`, rewriting only its part of
  * docs/performance.md); `--no-wire` leaves it out.
  *
- * Usage: npm run bench -- [--quick] [--docs] [--tune] [--sizes 1000,10000]
+ * Usage: npm run bench -- [--quick] [--docs] [--tune | --levers] [--sizes 1000,10000]
  *        [--pods 1,10,100] [--updates 100] [--strategies A,B,BT,C,D] [--seed 1]
  *        [--hydrates 10] [--no-bundles] [--bundle-runs 5]
  *        [--wire-only | --no-wire] [--wire-sizes 10000,50000] [--round-trip 200000 | --no-round-trip]
@@ -37,6 +38,7 @@ import { type CaseResult, runCase } from './bench-cases.ts';
 import { checkCapacityRule } from './capacity-check.ts';
 import { type DocInput, updatePerformanceDoc, updateWireDoc } from './docs.ts';
 import { measureHandlerBundles } from './handler-bundles.ts';
+import { runLevers } from './levers.ts';
 import {
   bundleCells,
   bundleHeaders,
@@ -76,6 +78,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     docs: { type: 'boolean', default: false },
     tune: { type: 'boolean', default: false },
+    levers: { type: 'boolean', default: false },
     sizes: { type: 'string' },
     pods: { type: 'string' },
     updates: { type: 'string' },
@@ -170,6 +173,8 @@ if (values.from !== undefined) {
     await writeDocs({ ...saved, startedAt: new Date(saved.startedAt), results: saved.cases });
     if (saved.wire) await writeWireDocs(saved.wire, saved.command, new Date(saved.startedAt), saved.machine);
   }
+} else if (values.levers) {
+  await runLevers({ seed, log, command, startedAt });
 } else {
   const database = await openDatabase(log);
   try {
