@@ -60,9 +60,6 @@ const dictionaryBytes = new Map<string, Buffer>(
   Object.entries(dictionaries).map(([name, text]) => [name, Buffer.from(text, 'utf8')]),
 );
 
-/** True when this service can decode chunks of `codec`. */
-export const isKnownCodec = (codec: string): codec is CodecName => dictionaryBytes.has(codec);
-
 export interface PreparedBucket {
   readonly index: number;
   /** Canonical JSON of the bucket's nodes, the input of the chunk id and of compression. */
