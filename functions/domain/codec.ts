@@ -45,6 +45,18 @@ export interface CodecOptions {
   readonly maxPartBytes: number;
   /** The codec new chunks are written with (`codecName` unless a test writes an older one). */
   readonly codec: CodecName;
+  /**
+   * How new versions are stored: `log` (a snapshot of pages, then a chain of
+   * deltas that each carry only the changed nodes; see `log-codec.ts`) or
+   * `chunks` (a manifest and one chunk per bucket). Both are always read.
+   */
+  readonly layout: 'log' | 'chunks';
+  /** Buckets a snapshot page holds. */
+  readonly pageBuckets: number;
+  /** Most deltas a log chain has before the next commit folds it into a snapshot. */
+  readonly maxChainDeltas: number;
+  /** A chain whose deltas' bytes reach this share of its base's is folded too. */
+  readonly maxChainFraction: number;
 }
 
 export const defaultCodecOptions: CodecOptions = {
@@ -53,12 +65,56 @@ export const defaultCodecOptions: CodecOptions = {
   compressionLevel: 6,
   maxPartBytes: 350_000,
   codec: codecName,
+  layout: 'log',
+  pageBuckets: 8,
+  maxChainDeltas: 64,
+  maxChainFraction: 0.25,
 };
 
+/**
+ * The codec of a page: the canonical texts of consecutive buckets,
+ * concatenated in bucket order, deflated as one stream with the d2
+ * dictionary. A page item holds many buckets, so a log-layout snapshot is
+ * written in a few large items (one write unit per KB, and far better
+ * compression than a bucket alone) while a reader still finds each bucket
+ * by its offset in the page (see `log-codec.ts`).
+ */
+export const pageCodecName = 'wfo-page-deflate-d2';
+
+/**
+ * The codec of the log layout (versions written as a snapshot of pages, then
+ * a chain of deltas): the name its entries and records carry, and the
+ * dictionary (d2's) a delta's node change is deflated with.
+ */
+export const logCodecName = 'wfo-log-deflate-d2';
+
 /** Each codec's preset dictionary, as bytes. Small buckets compress far better with one. */
-const dictionaryBytes = new Map<string, Buffer>(
-  Object.entries(dictionaries).map(([name, text]) => [name, Buffer.from(text, 'utf8')]),
-);
+const dictionaryBytes = new Map<string, Buffer>([
+  ...Object.entries(dictionaries).map(([name, text]) => [name, Buffer.from(text, 'utf8')] as const),
+  [pageCodecName, Buffer.from(dictionaries['wfo-bucket-deflate-d2'], 'utf8')],
+  [logCodecName, Buffer.from(dictionaries['wfo-bucket-deflate-d2'], 'utf8')],
+]);
+
+/** True when chunks of `codec` are pages (many buckets) rather than one bucket. */
+export const isPageCodec = (codec: string): boolean => codec === pageCodecName;
+
+/** Deflates `text` with the dictionary of `codec` (a bucket codec, or the page codec). */
+export function deflateWith(codec: string, text: string | Uint8Array, level: number): Buffer {
+  const dictionary = dictionaryBytes.get(codec);
+  if (!dictionary) throw new ValidationError(`unknown codec '${codec}'`);
+  return deflateRawSync(typeof text === 'string' ? Buffer.from(text, 'utf8') : text, {
+    level,
+    dictionary,
+    strategy: constants.Z_DEFAULT_STRATEGY,
+  });
+}
+
+/** Inflates data deflated by {@link deflateWith}, bounded by `maxOutputBytes`. */
+export function inflateWith(codec: string, data: Uint8Array, maxOutputBytes = 512 * 1024 * 1024): Buffer {
+  const dictionary = dictionaryBytes.get(codec);
+  if (!dictionary) throw new ValidationError(`unknown codec '${codec}'`);
+  return inflateRawSync(data, { dictionary, maxOutputLength: maxOutputBytes });
+}
 
 export interface PreparedBucket {
   readonly index: number;
@@ -216,14 +272,15 @@ export function compressBucket(
   canonical: string | Uint8Array,
   options: CodecOptions = defaultCodecOptions,
 ): Uint8Array[] {
-  const compressed = deflateRawSync(
-    typeof canonical === 'string' ? Buffer.from(canonical, 'utf8') : canonical,
-    {
-      level: options.compressionLevel,
-      dictionary: dictionaryBytes.get(options.codec) as Buffer,
-      strategy: constants.Z_DEFAULT_STRATEGY,
-    },
-  );
+  return splitParts(deflateWith(options.codec, canonical, options.compressionLevel), options);
+}
+
+/** Compresses the canonical texts of consecutive buckets as one page, split into parts that fit an item. */
+export function compressPage(canonicals: readonly string[], options: CodecOptions = defaultCodecOptions) {
+  return splitParts(deflateWith(pageCodecName, canonicals.join(''), options.compressionLevel), options);
+}
+
+function splitParts(compressed: Buffer, options: CodecOptions): Uint8Array[] {
   if (compressed.length <= options.maxPartBytes) return [compressed];
   const parts: Uint8Array[] = [];
   for (let offset = 0; offset < compressed.length; offset += options.maxPartBytes) {
@@ -241,9 +298,8 @@ export function decodeChunk(
   data: Uint8Array,
   maxOutputBytes = 512 * 1024 * 1024,
 ): { nodes: NodeMap; rawBytes: number } {
-  const dictionary = dictionaryBytes.get(codec);
-  if (!dictionary) throw new ValidationError(`unknown codec '${codec}'`);
-  const canonical = inflateRawSync(data, { dictionary, maxOutputLength: maxOutputBytes });
+  if (isPageCodec(codec)) throw new ValidationError(`a '${codec}' chunk is a page: read its buckets by offset`);
+  const canonical = inflateWith(codec, data, maxOutputBytes);
   return { nodes: JSON.parse(canonical.toString('utf8')) as NodeMap, rawBytes: canonical.length };
 }
 

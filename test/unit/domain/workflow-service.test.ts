@@ -29,6 +29,9 @@ function setUp(settings: Partial<ServiceSettings> = {}, store: WorkflowStore = n
   return { store, service, clock };
 }
 
+/** Versions stored one chunk per bucket (the layout before the log one), for what only it shows. */
+const chunkLayout: Partial<ServiceSettings> = { codec: { ...defaultCodecOptions, layout: 'chunks' } };
+
 const running = (id: string, extra: Record<string, unknown> = {}) => ({ id, phase: 'Running', ...extra });
 
 describe('WorkflowService on the memory store', () => {
@@ -202,11 +205,32 @@ describe('WorkflowService on the memory store', () => {
     expect(empty.workflow.phase).toBe('Pending');
   });
 
-  it('lists only committed versions: a lost race leaves its history entry out of the list', async () => {
-    const { store, service } = setUp();
+  it('lists only committed versions: a lost race leaves its history entry out of the list (chunk layout)', async () => {
+    const { store, service } = setUp(chunkLayout);
     await service.persist({ uid: 'wf-race', namespace: 'argo', name: 'r', nodes: { a: running('a') } });
     const loser = new WorkflowService(
       interleaveAfter(store, 'putManifest', () =>
+        service.patch({ uid: 'wf-race', set: { b: running('b') } }),
+      ),
+      { retentionSeconds, sleep: async () => {}, alwaysOffload: true, ...chunkLayout },
+    );
+
+    const result = await loser.patch({ uid: 'wf-race', set: { c: running('c') } });
+    const listed = await service.listVersions('wf-race');
+    const entries = await store.listVersions('wf-race', 100);
+
+    expect(result.conflicts).toBe(1);
+    expect(entries).toHaveLength(4);
+    expect(listed).toHaveLength(3);
+    expect(listed[0]).toMatchObject({ nodeStatusVersion: result.workflow.nodeStatusVersion, current: true });
+    expect(Object.keys((await service.getWorkflow('wf-race')).nodes).sort()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('lists only committed versions: a lost race leaves its log entry out of the list (log layout)', async () => {
+    const { store, service } = setUp();
+    await service.persist({ uid: 'wf-race', namespace: 'argo', name: 'r', nodes: { a: running('a') } });
+    const loser = new WorkflowService(
+      interleaveAfter(store, 'putLogEntry', () =>
         service.patch({ uid: 'wf-race', set: { b: running('b') } }),
       ),
       { retentionSeconds, sleep: async () => {}, alwaysOffload: true },
@@ -214,7 +238,7 @@ describe('WorkflowService on the memory store', () => {
 
     const result = await loser.patch({ uid: 'wf-race', set: { c: running('c') } });
     const listed = await service.listVersions('wf-race');
-    const entries = await store.listVersions('wf-race', 100);
+    const entries = await store.listLogVersions('wf-race', 100);
 
     expect(result.conflicts).toBe(1);
     expect(entries).toHaveLength(4);
