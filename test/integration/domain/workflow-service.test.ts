@@ -30,6 +30,9 @@ const serviceOn = (
   settings: Partial<ServiceSettings> = {},
 ) => new WorkflowService(target, { sleep: async () => {}, ...settings });
 
+/** Versions stored one chunk per bucket with a manifest: the layout before the log one. */
+const chunkLayout: Partial<ServiceSettings> = { codec: { ...defaultCodecOptions, layout: 'chunks' } };
+
 let uidCounter = 0;
 const nextUid = (label: string) => `${label}-${Date.now()}-${uidCounter++}`;
 
@@ -66,9 +69,9 @@ describe('persist and hydrate', () => {
     );
   });
 
-  it('writes only the chunks holding 10 changed nodes, plus the manifest, its history entry and the record', async () => {
+  it('writes only the chunks holding 10 changed nodes, plus the manifest, its history entry and the record (chunk layout)', async () => {
     const nodes = generateNodes({ nodeCount: 10_000, seed: 2 }) as NodeMap;
-    const service = serviceOn();
+    const service = serviceOn(store, chunkLayout);
     const uid = nextUid('delta');
     const first = await service.persist({ uid, namespace: 'argo', name: 'delta', nodes });
     const before = await scanTable(testTable.documentClient, testTable.tableName);
@@ -143,9 +146,9 @@ describe('persist and hydrate', () => {
     expect(result.write.chunksWritten).toBeLessThanOrEqual(changedIds.length + removed.length);
   });
 
-  it('writes small changes as delta manifests of a full base, and every version stays readable', async () => {
+  it('writes small changes as delta manifests of a full base, and every version stays readable (chunk layout)', async () => {
     const nodes = generateNodes({ nodeCount: 3_000, seed: 9 }) as NodeMap;
-    const service = serviceOn();
+    const service = serviceOn(store, chunkLayout);
     const uid = nextUid('deltas');
     const versions = [await service.persist({ uid, namespace: 'argo', name: 'd', nodes })];
     const expected = [structuredClone(nodes)];
@@ -170,8 +173,8 @@ describe('persist and hydrate', () => {
     }
   });
 
-  it('keeps a full manifest that deltas depend on when its version recurs', async () => {
-    const service = serviceOn();
+  it('keeps a full manifest that deltas depend on when its version recurs (chunk layout)', async () => {
+    const service = serviceOn(store, chunkLayout);
     const uid = nextUid('recur');
     const mapA = generateNodes({ nodeCount: 3_000, seed: 12 }) as NodeMap;
     const ids = Object.keys(mapA);
@@ -359,8 +362,8 @@ describe('stop', () => {
   });
 
   describe('the seed race: a stop that loaded v1 while the controller commits v2', () => {
-    const raceOn = async (target: DynamoDbStore) => {
-      const controller = serviceOn(target, { alwaysOffload: true });
+    const raceOn = async (target: DynamoDbStore, settings: Partial<ServiceSettings> = {}) => {
+      const controller = serviceOn(target, { alwaysOffload: true, ...settings });
       const uid = nextUid('race');
       const nodes = generateNodes({ nodeCount: 2_000, seed: 7, runningFraction: 0.5 }) as NodeMap;
       await controller.persist({ uid, namespace: 'argo', name: 'race', nodes });
@@ -376,7 +379,7 @@ describe('stop', () => {
         });
         controllerCommitted = update.workflow.nodeStatusVersion;
       });
-      const stopper = serviceOn(stopStore, { alwaysOffload: true });
+      const stopper = serviceOn(stopStore, { alwaysOffload: true, ...settings });
       return {
         uid,
         set: set as NodeMap,
@@ -405,7 +408,9 @@ describe('stop', () => {
         tableName: testTable.tableName,
         versionTtlSeconds: 0,
       });
-      const race = await raceOn(argoStyle);
+      // Argo keeps each version whole, in its own row: the chunk layout, where a version is
+      // its manifest, is that store's shape (log versions share their chain's items).
+      const race = await raceOn(argoStyle, chunkLayout);
       await expect(race.stop()).rejects.toBeInstanceOf(VersionMissingError);
       expect(race.committed()).not.toBe('');
     });
@@ -483,7 +488,10 @@ describe('delete, list and versions', () => {
     await expect(service.deleteWorkflow(uid)).rejects.toBeInstanceOf(WorkflowNotFoundError);
     const items = await scanTable(testTable.documentClient, testTable.tableName);
     expect(items.has(`WF#${uid}|RECORD`)).toBe(false);
-    expect(items.has(`WF#${uid}|V#${created.workflow.nodeStatusVersion}`)).toBe(true);
+    // Its lookup (log layout) or its manifest (chunk layout), and the data behind it.
+    const version = `WF#${uid}|V#${created.workflow.nodeStatusVersion}`;
+    expect([...items.keys()].filter((key) => key.startsWith(version))).toHaveLength(1);
+    expect([...items.keys()].filter((key) => key.startsWith(`WF#${uid}|C#`))).toHaveLength(1);
   });
 
   it('lists a namespace page by page', async () => {
@@ -543,17 +551,17 @@ describe('versions written with an older codec', () => {
     return codecs;
   };
 
-  it('reads a wfo-bucket-deflate-d1 version back, patches it into one that mixes both codecs, and keeps its ids', async () => {
+  it('reads a wfo-bucket-deflate-d1 version back, patches it into one that mixes both codecs, and keeps its ids (chunk layout)', async () => {
     const nodes = generateNodes({ nodeCount: 3000, seed: 12 }) as NodeMap;
     const uid = nextUid('old-codec');
     const old = serviceOn(store, {
       alwaysOffload: true,
-      codec: { ...defaultCodecOptions, codec: 'wfo-bucket-deflate-d1' },
+      codec: { ...defaultCodecOptions, codec: 'wfo-bucket-deflate-d1', layout: 'chunks' },
     });
     const written = await old.persist({ uid, namespace: 'argo', name: 'old-codec', nodes });
     expect(await chunkCodecs(uid)).toStrictEqual(new Set(['wfo-bucket-deflate-d1']));
 
-    const current = serviceOn(store, { alwaysOffload: true });
+    const current = serviceOn(store, { alwaysOffload: true, ...chunkLayout });
     expect(defaultCodecOptions.codec).toBe('wfo-bucket-deflate-d2');
     expect((await current.getWorkflow(uid)).nodes).toStrictEqual(nodes);
 
