@@ -115,7 +115,11 @@ export const handlerSettings: Readonly<Record<HandlerName, HandlerSettings>> = {
     publishesEvents: true,
   },
   Renew: settings(
-    { records: ['GetItem', 'UpdateItem'], indexes: ['byLease'], versions: ['GetItem', 'Query', 'UpdateItem'] },
+    {
+      records: ['GetItem', 'UpdateItem'],
+      indexes: ['byLease'],
+      versions: ['GetItem', 'Query', 'UpdateItem'],
+    },
     1024,
     300,
   ),

@@ -67,7 +67,7 @@ export const defaultCodecOptions: CodecOptions = {
   codec: codecName,
   layout: 'log',
   pageBuckets: 8,
-  maxChainDeltas: 64,
+  maxChainDeltas: 128,
   maxChainFraction: 0.25,
 };
 
@@ -298,7 +298,8 @@ export function decodeChunk(
   data: Uint8Array,
   maxOutputBytes = 512 * 1024 * 1024,
 ): { nodes: NodeMap; rawBytes: number } {
-  if (isPageCodec(codec)) throw new ValidationError(`a '${codec}' chunk is a page: read its buckets by offset`);
+  if (isPageCodec(codec))
+    throw new ValidationError(`a '${codec}' chunk is a page: read its buckets by offset`);
   const canonical = inflateWith(codec, data, maxOutputBytes);
   return { nodes: JSON.parse(canonical.toString('utf8')) as NodeMap, rawBytes: canonical.length };
 }

@@ -251,7 +251,14 @@ export class Committer {
       storedBytes = partsBytes(inline);
       chunksWritten = inline.length;
     } else {
-      const stored = await this.storeChunks(uid, record, plan, compressed, times.expiresAt, times.renewBefore);
+      const stored = await this.storeChunks(
+        uid,
+        record,
+        plan,
+        compressed,
+        times.expiresAt,
+        times.renewBefore,
+      );
       manifestChunks = stored.manifestChunks;
       storedBytes = stored.storedBytes;
       chunksWritten = stored.chunksWritten;

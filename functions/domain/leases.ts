@@ -33,7 +33,10 @@ export async function renewVersion(
   };
   if (version.log) {
     const { log } = version;
-    const entries = [...(log.snapshot ? [log.snapshot.entry.key] : []), ...log.deltas.map((delta) => delta.key)];
+    const entries = [
+      ...(log.snapshot ? [log.snapshot.entry.key] : []),
+      ...log.deltas.map((delta) => delta.key),
+    ];
     const renewed = await store.renewLogItems(
       uid,
       entries,

@@ -107,7 +107,9 @@ export function unpackSnapshot(data: Uint8Array): SnapshotTables {
     const known = input.readUInt8(offset + 35) === 1;
     raw.push({
       chunkId: input.toString('hex', offset, offset + 32),
-      ...(known ? { phaseMask: input.readUInt8(offset + 32), typeMask: input.readUInt16BE(offset + 33) } : {}),
+      ...(known
+        ? { phaseMask: input.readUInt8(offset + 32), typeMask: input.readUInt16BE(offset + 33) }
+        : {}),
       rawBytes: input.readUInt32BE(offset + 36),
     });
     offset += snapshotBucketBytes;

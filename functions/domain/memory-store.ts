@@ -187,10 +187,7 @@ export class MemoryStore implements WorkflowStore {
         workflow.chunks,
         workflow.log,
         workflow.lookups,
-      ] as Map<
-        string,
-        { expiresAt: number }
-      >[]) {
+      ] as Map<string, { expiresAt: number }>[]) {
         for (const [key, item] of items) {
           if (item.expiresAt < nowSeconds) {
             items.delete(key);
@@ -452,16 +449,10 @@ export class MemoryStore implements WorkflowStore {
       a.leaseExpiresAt - b.leaseExpiresAt || (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0);
     const all = [...this.records.values()]
       .filter((record) => record.leaseExpiresAt < before)
-      .map((record) => ({
-        uid: record.uid,
-        nodeStatusVersion: record.nodeStatusVersion,
-        leaseExpiresAt: record.leaseExpiresAt,
-      }))
+      .map((record) => ({ uid: record.uid, leaseExpiresAt: record.leaseExpiresAt }))
       .sort(ordered)
       .filter(
-        (entry) =>
-          after === undefined ||
-          ordered(entry, { uid: after.uid, nodeStatusVersion: '', leaseExpiresAt: after.lease }) > 0,
+        (entry) => after === undefined || ordered(entry, { uid: after.uid, leaseExpiresAt: after.lease }) > 0,
       );
     const page = all.slice(0, limit);
     const last = page.at(-1);
@@ -519,7 +510,12 @@ export class MemoryStore implements WorkflowStore {
     return costOf([entry.data.length + 200, 100]);
   }
 
-  async getLogEntries(uid: string, chainStart: number, head: EntryKey): Promise<LogEntry[]> {
+  async getLogEntries(
+    uid: string,
+    chainStart: number,
+    head: EntryKey,
+    _consistent = true,
+  ): Promise<LogEntry[]> {
     const log = this.workflows.get(uid)?.log;
     return [...(log?.values() ?? [])]
       .filter(({ entry }) => entry.key.seq >= chainStart && entryOrder(entry.key, head) <= 0)

@@ -392,8 +392,7 @@ export class NodePageReader {
     // Which new buckets differ: by chunk id when the layouts match, else all of them.
     const changed = Array.from({ length: to.bucketCount }, (_, index) => index).filter(
       (index) =>
-        index >= start &&
-        (!comparable || to.buckets?.[index]?.chunkId !== from.buckets?.[index]?.chunkId),
+        index >= start && (!comparable || to.buckets?.[index]?.chunkId !== from.buckets?.[index]?.chunkId),
     );
     const page =
       to.inline || from.inline ? changed : estimatePage(changed, bucketSize(to), request.budgetBytes);

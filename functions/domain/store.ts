@@ -190,9 +190,9 @@ export interface VersionSummary {
   readonly parentVersion?: string;
 }
 
+/** A workflow the lease index lists: which one, and when the lease of its current version ends. */
 export interface LeaseEntry {
   readonly uid: string;
-  readonly nodeStatusVersion: string;
   readonly leaseExpiresAt: number;
 }
 

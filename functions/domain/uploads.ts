@@ -39,7 +39,6 @@ import {
 } from './errors.ts';
 import { type NodeMap, validateNode, workflowPhaseOf } from './nodes.ts';
 import type { PlanEntry, VersionPlan } from './planner.ts';
-import type { BucketInfo, LoadedVersion } from './version-reader.ts';
 import { epochSeconds, type Retention } from './retention.ts';
 import type {
   Manifest,
@@ -50,7 +49,7 @@ import type {
   WorkflowStore,
 } from './store.ts';
 import { addCounts, type PhaseCounts, sumCounts, summarize } from './summaries.ts';
-import type { VersionReader } from './version-reader.ts';
+import type { BucketInfo, LoadedVersion, VersionReader } from './version-reader.ts';
 
 /** A located version's node count, raw bytes and phase counts. */
 function totalsOf(version: LoadedVersion): {
@@ -253,7 +252,9 @@ export class Uploads {
     const baseBuckets = base?.buckets ?? [];
     const sources: Source[] = Array.from({ length: upload.bucketCount }, (_, index) => {
       const bucket = byIndex.get(index);
-      return bucket ? { kind: 'uploaded', bucket } : { kind: 'base', chunk: baseBuckets[index] as BucketInfo };
+      return bucket
+        ? { kind: 'uploaded', bucket }
+        : { kind: 'base', chunk: baseBuckets[index] as BucketInfo };
     });
     let nodeCount = sources.reduce(
       (sum, source) => sum + (source.kind === 'uploaded' ? source.bucket.nodeCount : 0),

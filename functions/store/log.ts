@@ -94,7 +94,12 @@ export class LogStore {
     return costOf(items);
   }
 
-  async getLogEntries(uid: string, chainStart: number, head: EntryKey, consistent: boolean): Promise<LogEntry[]> {
+  async getLogEntries(
+    uid: string,
+    chainStart: number,
+    head: EntryKey,
+    consistent: boolean,
+  ): Promise<LogEntry[]> {
     const items = await this.queryAll(
       (start) =>
         new QueryCommand({

@@ -167,9 +167,9 @@ export function describeStorePort(adapter: string, makeStore: StoreFactory): voi
 
         expect(withPointer?.log).toEqual(log);
         expect(without?.log).toBeUndefined();
-        expect((await store.listRecords('argo', 100)).items.find((item) => item.uid === uid)).not.toHaveProperty(
-          'log',
-        );
+        expect(
+          (await store.listRecords('argo', 100)).items.find((item) => item.uid === uid),
+        ).not.toHaveProperty('log');
       });
     });
 
@@ -177,7 +177,10 @@ export function describeStorePort(adapter: string, makeStore: StoreFactory): voi
       it('reads a chain as a range of keys in commit order, with the payload as put', async () => {
         const store = await makeStore();
         const uid = uniqueUid('log-range');
-        const snapshot = entryOf(uid, { seq: 2, tag: 'aaaa0001' }, hex('1'), { kind: 'snapshot', chainStart: 2 });
+        const snapshot = entryOf(uid, { seq: 2, tag: 'aaaa0001' }, hex('1'), {
+          kind: 'snapshot',
+          chainStart: 2,
+        });
         const first = entryOf(uid, { seq: 3, tag: 'bbbb0002' }, hex('2'), {
           parent: snapshot.key,
           parentVersion: hex('1'),
@@ -225,7 +228,9 @@ export function describeStorePort(adapter: string, makeStore: StoreFactory): voi
           { key: { seq: 9, tag: 'bbbb0002' }, chainStart: 9 },
           { key: { seq: 4, tag: 'aaaa0001' }, chainStart: 2 },
         ]);
-        expect(found.every((ref) => ref.nodeStatusVersion === hex('1') && ref.expiresAt === 1_000)).toBe(true);
+        expect(found.every((ref) => ref.nodeStatusVersion === hex('1') && ref.expiresAt === 1_000)).toBe(
+          true,
+        );
         expect(none).toEqual([]);
         expect((await store.getManifest(uid, hex('1')))?.chunks).toEqual([chunk('7')]);
       });

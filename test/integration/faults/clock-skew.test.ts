@@ -19,8 +19,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { bucketCountFor, bucketOf, defaultCodecOptions } from '#domain/codec';
 import type { NodeMap } from '#domain/nodes';
 import type { Manifest } from '#domain/store';
-import { WorkflowService } from '#domain/workflow-service';
 import { type LoadedVersion, VersionReader } from '#domain/version-reader';
+import { WorkflowService } from '#domain/workflow-service';
 import { DynamoDbStore } from '#store/dynamodb-store';
 import { chunkKeys, entryKey, lookupKey } from '#store/keys';
 import { mulberry32 } from '#testkit/argo-generator';
@@ -206,7 +206,13 @@ describe('clock skew between writers', () => {
 
   it('±3 minutes with R = 1 h in the chunk layout: the same', async () => {
     const retentionSeconds = 3600;
-    const run = await runSkewed('skew-3-minutes-chunks', retentionSeconds, { slow: 180, fast: 180 }, 60, 'chunks');
+    const run = await runSkewed(
+      'skew-3-minutes-chunks',
+      retentionSeconds,
+      { slow: 180, fast: 180 },
+      60,
+      'chunks',
+    );
 
     expect(run.violations).toEqual([]);
     expect(run.minimumMarginSeconds).toBeGreaterThanOrEqual(retentionSeconds);

@@ -163,33 +163,36 @@ describe('a crash between the chunk writes and the commit', () => {
   it.each([
     ['chunks', 'putManifest', 'history'],
     ['log', 'putLogEntry', 'log'],
-  ] as const)('lists no version of a writer that lost its compare-and-set and retried (%s layout)', async (layout, writesVersion, listedBy) => {
-    const service = serviceOn(store, layout);
-    const uid = `lost-race-${layout}`;
-    await service.persist({ uid, namespace: 'argo', name: uid, nodes: nodes('Pending') });
-    // The loser writes its version (manifest and history entry, or log entry and lookup), then the winner commits first.
-    const winner = serviceOn(store, layout);
-    const loser = serviceOn(
-      interleaveAfter(store, writesVersion, () =>
-        winner.patch({ uid, set: { 'node-0': { id: 'node-0', phase: 'Running' } } }),
-      ),
-      layout,
-    );
+  ] as const)(
+    'lists no version of a writer that lost its compare-and-set and retried (%s layout)',
+    async (layout, writesVersion, listedBy) => {
+      const service = serviceOn(store, layout);
+      const uid = `lost-race-${layout}`;
+      await service.persist({ uid, namespace: 'argo', name: uid, nodes: nodes('Pending') });
+      // The loser writes its version (manifest and history entry, or log entry and lookup), then the winner commits first.
+      const winner = serviceOn(store, layout);
+      const loser = serviceOn(
+        interleaveAfter(store, writesVersion, () =>
+          winner.patch({ uid, set: { 'node-0': { id: 'node-0', phase: 'Running' } } }),
+        ),
+        layout,
+      );
 
-    const result = await loser.patch({ uid, set: { 'node-1': { id: 'node-1', phase: 'Running' } } });
+      const result = await loser.patch({ uid, set: { 'node-1': { id: 'node-1', phase: 'Running' } } });
 
-    expect(result.conflicts).toBe(1);
-    const listed = (await service.listVersions(uid)).map((version) => version.nodeStatusVersion);
-    const entries = (
-      listedBy === 'history' ? await store.listVersions(uid, 100) : await store.listLogVersions(uid, 100)
-    ).map((version) => version.nodeStatusVersion);
-    // Four entries were written (create, winner, the loser's lost attempt, its retry); three committed.
-    expect(entries).toHaveLength(4);
-    expect(listed).toHaveLength(3);
-    expect(listed[0]).toBe(result.workflow.nodeStatusVersion);
-    expect(new Set(entries).size).toBe(4);
-    const { nodes: current } = await service.getWorkflow(uid);
-    expect(current['node-0']?.phase).toBe('Running');
-    expect(current['node-1']?.phase).toBe('Running');
-  });
+      expect(result.conflicts).toBe(1);
+      const listed = (await service.listVersions(uid)).map((version) => version.nodeStatusVersion);
+      const entries = (
+        listedBy === 'history' ? await store.listVersions(uid, 100) : await store.listLogVersions(uid, 100)
+      ).map((version) => version.nodeStatusVersion);
+      // Four entries were written (create, winner, the loser's lost attempt, its retry); three committed.
+      expect(entries).toHaveLength(4);
+      expect(listed).toHaveLength(3);
+      expect(listed[0]).toBe(result.workflow.nodeStatusVersion);
+      expect(new Set(entries).size).toBe(4);
+      const { nodes: current } = await service.getWorkflow(uid);
+      expect(current['node-0']?.phase).toBe('Running');
+      expect(current['node-1']?.phase).toBe('Running');
+    },
+  );
 });

@@ -105,7 +105,13 @@ describe('throttling', () => {
     const commands = new Set(faults.attempts.map((attempt) => attempt.command));
     // The read of a log-layout version queries its chain: that Query rides out the burst too.
     expect(commands).toEqual(
-      new Set(['GetItemCommand', 'BatchWriteItemCommand', 'PutItemCommand', 'BatchGetItemCommand', 'QueryCommand']),
+      new Set([
+        'GetItemCommand',
+        'BatchWriteItemCommand',
+        'PutItemCommand',
+        'BatchGetItemCommand',
+        'QueryCommand',
+      ]),
     );
     expect(throttled.length).toBe(faults.attempts.length - throttled.length / 2);
   });
