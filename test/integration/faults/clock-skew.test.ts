@@ -18,14 +18,12 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bucketCountFor, bucketOf, defaultCodecOptions } from '#domain/codec';
 import type { NodeMap } from '#domain/nodes';
-import type { Manifest } from '#domain/store';
-import { type LoadedVersion, VersionReader } from '#domain/version-reader';
 import { WorkflowService } from '#domain/workflow-service';
 import { DynamoDbStore } from '#store/dynamodb-store';
-import { chunkKeys, entryKey, lookupKey } from '#store/keys';
 import { mulberry32 } from '#testkit/argo-generator';
 import { scanTable } from '#testkit/command-log';
 import { createTestTable, createTtlTestTable, type TestTable } from '#testkit/table';
+import { currentVersionItemKeys } from '#testkit/version-items';
 
 let table: TestTable;
 let store: DynamoDbStore;
@@ -43,34 +41,9 @@ const nodes = (count = 256): NodeMap => {
   return map;
 };
 
-const manifestKeys = (manifest: Manifest): string[] => [
-  `V#${manifest.nodeStatusVersion}`,
-  ...(manifest.base ? [`V#${manifest.base.nodeStatusVersion}`] : []),
-  ...manifest.chunks.flatMap((chunk) => chunkKeys(chunk)),
-];
-
-/** The sort keys of every item a located version needs, in either layout. */
-function versionKeys(version: LoadedVersion): string[] {
-  const { log, manifest } = version;
-  if (!log) {
-    if (!manifest) throw new Error('an inline version has no items of its own');
-    return manifestKeys(manifest);
-  }
-  return [
-    ...(log.snapshot ? [entryKey(log.snapshot.entry.key)] : []),
-    ...log.deltas.map((delta) => entryKey(delta.key)),
-    lookupKey(log.head.nodeStatusVersion, log.head.key),
-    ...(log.snapshot?.tables.pages ?? []).flatMap((page) => chunkKeys(page)),
-    ...(log.manifestBase ? manifestKeys(log.manifestBase) : []),
-  ];
-}
-
 /** `expiresAt` of every item the current version of `uid` needs, by sort key; undefined = missing. */
 async function currentItems(table: TestTable, store: DynamoDbStore, uid: string) {
-  const record = await store.getRecord(uid);
-  if (!record) throw new Error(`no record for ${uid}`);
-  const version = await new VersionReader(store, Date.now).locate(record, record.nodeStatusVersion);
-  const keys = versionKeys(version);
+  const { record, keys } = await currentVersionItemKeys(store, uid);
   const items = new Map<string, number | undefined>();
   for (const sk of new Set(keys)) {
     const { Item } = await table.documentClient.send(
