@@ -183,32 +183,75 @@ function hasSortedKeys(value: JsonValue): boolean {
   return true;
 }
 
-function sortedCopy(value: JsonValue): JsonValue {
-  if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map(sortedCopy);
-  const out: { [key: string]: JsonValue } = {};
-  for (const key of Object.keys(value).sort()) {
-    const item = value[key];
-    if (item === undefined) continue;
-    // JSON may hold an own "__proto__" key; plain assignment would set the prototype instead.
-    Object.defineProperty(out, key, {
-      value: sortedCopy(item),
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
+/**
+ * The sorted order of an object's keys, by the order they come in. Argo
+ * writes a node's fields in its Go struct order, so a map of 10,000 nodes has
+ * a few dozen key orders: each is sorted once. Bounded, so arbitrary input
+ * cannot grow it without end.
+ */
+const sortedOrders = new Map<string, { readonly keys: string[]; readonly quoted: string[] }>();
+
+/** An array-index key (`0` .. `4294967294`, no leading zero), which ECMAScript lists first. */
+const isIndexKey = (key: string): boolean => /^(0|[1-9][0-9]{0,9})$/.test(key) && Number(key) < 4_294_967_295;
+const maxSortedOrders = 4096;
+
+function sortedOrderOf(own: string[]): { readonly keys: string[]; readonly quoted: string[] } {
+  const sorted = () => {
+    // The order ECMAScript gives an object whose keys were added sorted (what the canonical
+    // form is defined by, docs/protocol.md): array-index keys first, by value, then the others.
+    const keys = [
+      ...own.filter(isIndexKey).sort((a, b) => Number(a) - Number(b)),
+      ...own.filter((key) => !isIndexKey(key)).sort(),
+    ];
+    return { keys, quoted: keys.map((key) => `${JSON.stringify(key)}:`) };
+  };
+  // The signature names the key order unambiguously: the count, then the keys between NULs
+  // (a key holding a NUL is sorted every time instead).
+  for (const key of own) if (key.includes('\u0000')) return sorted();
+  const signature = `${own.length}\u0000${own.join('\u0000')}`;
+  const known = sortedOrders.get(signature);
+  if (known) return known;
+  const order = sorted();
+  if (sortedOrders.size < maxSortedOrders) sortedOrders.set(signature, order);
+  return order;
+}
+
+/** JSON of `value` with the keys of every object in sorted order, written directly (no sorted copy). */
+function sortedJson(value: JsonValue): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let index = 0; index < value.length; index++) {
+      if (index > 0) out += ',';
+      const item = value[index];
+      // As JSON.stringify writes them: a hole or undefined in an array is null.
+      out += item === undefined ? 'null' : sortedJson(item);
+    }
+    return `${out}]`;
   }
-  return out;
+  const order = sortedOrderOf(Object.keys(value));
+  let out = '{';
+  let first = true;
+  for (let index = 0; index < order.keys.length; index++) {
+    // Own keys only (Object.keys), `__proto__` included, as JSON.parse makes them.
+    const item = value[order.keys[index] as string];
+    if (item === undefined) continue;
+    if (!first) out += ',';
+    first = false;
+    out += (order.quoted[index] as string) + sortedJson(item);
+  }
+  return `${out}}`;
 }
 
 /**
  * JSON with object keys sorted at every level: equal values give equal text.
  * A node whose keys are already sorted at every level goes straight to the
  * native serialiser after a cheap check; others (Argo writes fields in its Go
- * struct order) are copied in sorted order first, about three times slower.
+ * struct order) are written key by key in sorted order, each key order
+ * sorted once (`sortedOrderOf`): about twice as fast as a sorted copy.
  */
 export function canonicalJson(value: JsonValue): string {
-  return JSON.stringify(hasSortedKeys(value) ? value : sortedCopy(value));
+  return hasSortedKeys(value) ? JSON.stringify(value) : sortedJson(value);
 }
 
 /** Canonical JSON of the given nodes of a map: ids sorted, each node canonical. */

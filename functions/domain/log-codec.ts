@@ -215,10 +215,25 @@ const define = <T>(target: Record<string, T>, key: string, value: T) =>
  * them), restricted to the ids `keep` accepts. `nodes` is changed in place.
  */
 export function applyStoredChange(nodes: NodeMap, change: NodeChange, keep: (id: string) => boolean): void {
-  for (const id of change.remove) if (keep(id)) delete nodes[id];
-  for (const id of Object.keys(change.set)) if (keep(id)) define(nodes, id, change.set[id] as NodeStatus);
+  applyStoredChangeTo(change, (id) => (keep(id) ? nodes : undefined));
+}
+
+/**
+ * Applies a stored change exactly, each id to the node map `target` gives
+ * for it (a bucket's, say); an id it gives none for is skipped.
+ */
+export function applyStoredChangeTo(change: NodeChange, target: (id: string) => NodeMap | undefined): void {
+  for (const id of change.remove) {
+    const nodes = target(id);
+    if (nodes) delete nodes[id];
+  }
+  for (const id of Object.keys(change.set)) {
+    const nodes = target(id);
+    if (nodes) define(nodes, id, change.set[id] as NodeStatus);
+  }
   for (const [id, fields] of Object.entries(change.merge ?? {})) {
-    if (keep(id)) define(nodes, id, mergeFields(Object.hasOwn(nodes, id) ? nodes[id] : undefined, fields));
+    const nodes = target(id);
+    if (nodes) define(nodes, id, mergeFields(Object.hasOwn(nodes, id) ? nodes[id] : undefined, fields));
   }
 }
 
@@ -254,24 +269,3 @@ export interface MutableNodeChange {
 }
 
 export const emptyChange = (): MutableNodeChange => ({ set: {}, merge: {}, remove: [] });
-
-/** A change split by the bucket each id belongs to. */
-export function splitByBucket(
-  change: NodeChange,
-  bucketOfId: (id: string) => number,
-): Map<number, MutableNodeChange> {
-  const out = new Map<number, MutableNodeChange>();
-  const of = (id: string) => {
-    const index = bucketOfId(id);
-    let found = out.get(index);
-    if (!found) {
-      found = emptyChange();
-      out.set(index, found);
-    }
-    return found;
-  };
-  for (const id of Object.keys(change.set)) define(of(id).set, id, change.set[id] as NodeStatus);
-  for (const [id, fields] of Object.entries(change.merge ?? {})) define(of(id).merge, id, fields);
-  for (const id of change.remove) of(id).remove.push(id);
-  return out;
-}
