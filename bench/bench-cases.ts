@@ -18,6 +18,10 @@ import type { StrategyId, StrategyRunner } from './strategies/runners.ts';
 import type { CapacityMeter } from './support/capacity-meter.ts';
 import type { BenchTable } from './support/dynamodb.ts';
 import { median, round, type Summary, summarize, timed } from './support/stats.ts';
+
+const mean = (values: readonly number[]): number =>
+  values.length === 0 ? 0 : values.reduce((sum, value) => sum + value, 0) / values.length;
+
 import type { Workload } from './workload.ts';
 
 export interface CaseResult {
@@ -30,6 +34,16 @@ export interface CaseResult {
   /** The physical limit of an update in write units (`Workload.limitUnits`). */
   readonly limitUnitsPerUpdate: Summary;
   readonly writeUnitsPerUpdate: Summary;
+  /**
+   * Write units per update, amortized: the mean over the first whole fold
+   * cycle when the case folded (the updates from the first one to the first
+   * that wrote a snapshot, both included: every delta of a chain and the fold
+   * that ends it), else the mean over every update. What an update costs in
+   * the long run; the median is what a typical one costs.
+   */
+  readonly amortizedWriteUnits: number;
+  /** Updates in that fold cycle; absent when the case did not fold (or does not: A, B, BT). */
+  readonly foldEvery?: number;
   /** Of the write units above, those spent deleting old versions (A and B). */
   readonly deleteUnitsPerUpdate: Summary;
   /** Of the write units above, those spent on index entries (the record's GSI keys, C and D). */
@@ -68,6 +82,12 @@ export interface CaseOptions {
   readonly updates: number;
   /** Check that the hydrated map equals the expected one (slow for large N; done once). */
   readonly verify: boolean;
+  /**
+   * Go on past `updates`, while the workload has more, until an update
+   * writes a snapshot: so the case covers one whole fold cycle, and its
+   * amortized cost is measured rather than guessed.
+   */
+  readonly untilFold?: boolean;
 }
 
 export async function runCase(
@@ -95,10 +115,14 @@ export async function runCase(
     wallMs: [] as number[],
   };
   let finalVersion = '';
-  const updates = workload.updates.slice(0, options.updates);
-  for (const set of updates) {
+  let foldAt: number | undefined;
+  const updates: NodeMap[] = [];
+  for (const [index, set] of workload.updates.entries()) {
+    if (index >= options.updates && (!options.untilFold || foldAt !== undefined)) break;
+    updates.push(set);
     Object.assign(state, set);
     const { result, cost } = await meter.measure(() => timed(() => runner.update(uid, state, set)));
+    if (foldAt === undefined && (cost.writeUnitsByKind.snapshot ?? 0) > 0) foldAt = index;
     samples.writeUnits.push(cost.writeUnits);
     samples.deleteUnits.push(cost.deleteUnits);
     samples.indexUnits.push(cost.indexWriteUnits);
@@ -145,6 +169,10 @@ export async function runCase(
       changedNodesPerUpdate: summarize(workload.changedNodes.slice(0, updates.length)),
       limitUnitsPerUpdate: summarize(workload.limitUnits.slice(0, updates.length)),
       writeUnitsPerUpdate: summarize(samples.writeUnits),
+      amortizedWriteUnits: round(
+        mean(samples.writeUnits.slice(0, foldAt === undefined ? undefined : foldAt + 1)),
+      ),
+      ...(foldAt === undefined ? {} : { foldEvery: foldAt + 1 }),
       deleteUnitsPerUpdate: summarize(samples.deleteUnits),
       indexWriteUnitsPerUpdate: summarize(samples.indexUnits),
       writeUnitsByKind: Object.fromEntries(

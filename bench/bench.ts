@@ -34,6 +34,7 @@
  */
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
+import { defaultCodecOptions } from '#domain/codec';
 import { type CaseResult, runCase } from './bench-cases.ts';
 import { checkCapacityRule } from './capacity-check.ts';
 import { type DocInput, updatePerformanceDoc, updateWireDoc } from './docs.ts';
@@ -146,6 +147,12 @@ const plannedRuns: Record<
 const planFor = (nodeCount: number) =>
   plannedRuns[quick ? 'quick' : 'full'].find((plan) => nodeCount <= plan.upTo) ??
   (plannedRuns.full[2] as (typeof plannedRuns.full)[number]);
+
+/**
+ * Most updates a case runs to reach the end of a log chain (its fold): the
+ * chain's cap, with room to spare; the workload may run out of pods first.
+ */
+const foldBudget = defaultCodecOptions.maxChainDeltas + 8;
 
 const updatesFor = (strategy: StrategyId, nodeCount: number): number =>
   Math.min(maxUpdates, planFor(nodeCount).updates[strategy]);
@@ -288,8 +295,12 @@ async function benchmark(database: BenchDatabase): Promise<void> {
   for (const nodeCount of sizes) {
     for (const podsPerUpdate of podCounts) {
       const started = performance.now();
-      // Only as many updates as the busiest strategy runs at this size: each one scans the whole map.
-      const needed = Math.max(...strategies.map((strategy) => updatesFor(strategy, nodeCount)));
+      // Only as many updates as the busiest strategy runs at this size (each one scans the whole
+      // map), and enough for D to fold a whole chain.
+      const needed = Math.max(
+        ...strategies.map((strategy) => updatesFor(strategy, nodeCount)),
+        strategies.includes('D') ? foldBudget : 0,
+      );
       const workload = buildWorkload(nodeCount, podsPerUpdate, needed, seed);
       log(
         `N=${formatNumber(nodeCount)} k=${podsPerUpdate}: ${workload.updates.length} updates of ~${formatNumber(
@@ -312,6 +323,8 @@ async function benchmark(database: BenchDatabase): Promise<void> {
             hydrates: hydratesFor(nodeCount),
             updates,
             verify: nodeCount <= 10_000,
+            // Through a whole fold cycle (D always; C, one full PUT at a time, up to 10,000 nodes).
+            untilFold: strategy === 'D' || (strategy === 'C' && nodeCount <= 10_000),
           },
         );
         results.push(result);
@@ -325,7 +338,8 @@ async function benchmark(database: BenchDatabase): Promise<void> {
           }
         }
         log(
-          `  ${strategy}: ${result.updates} updates, ${formatNumber(result.writeUnitsPerUpdate.median, 1)} WCU/update, ` +
+          `  ${strategy}: ${result.updates} updates, ${formatNumber(result.amortizedWriteUnits, 1)} WCU/update ` +
+            `(median ${formatNumber(result.writeUnitsPerUpdate.median, 1)}${result.foldEvery ? `, a fold every ${result.foldEvery}` : ''}), ` +
             `CPU ${result.cpuMsPerUpdate.median} ms/update, hydrate ${result.cpuMsPerHydrate.median} ms CPU ` +
             `(${((performance.now() - caseStarted) / 1000).toFixed(1)} s); mean WCU by item: ${Object.entries(
               result.writeUnitsByKind,

@@ -22,6 +22,7 @@ import {
   type Ratio,
   ratioCells,
   ratioHeaders,
+  unitsOf,
 } from './report.ts';
 import { formatBytes, formatNumber, markdownTable } from './support/stats.ts';
 import {
@@ -124,8 +125,9 @@ function headline(results: readonly CaseResult[], ratioRows: readonly Ratio[]): 
   const rows = ['A', 'B', 'BT', 'C', 'D'].flatMap((strategy) => {
     const result = at(strategy);
     if (!result) return [];
-    const units = result.writeUnitsPerUpdate.median;
-    const d = at('D')?.writeUnitsPerUpdate.median;
+    const units = unitsOf(result);
+    const dResult = at('D');
+    const d = dResult ? unitsOf(dResult) : undefined;
     return [
       [
         strategy === 'BT' ? 'B′ (BT)' : strategy,

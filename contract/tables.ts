@@ -40,12 +40,16 @@ export const table = {
         'updatedAt',
       ],
     },
-    /** Finds the workflows whose current version's lease runs short, without a scan. */
+    /**
+     * Finds the workflows whose current version's lease runs short, without a
+     * scan. It projects nothing that a commit changes (the renewer reads the
+     * record it finds), so a commit that keeps the lease writes nothing to it.
+     */
     byLease: {
       indexName: 'byLease',
       partitionKey: 'leaseShard',
       sortKey: 'leaseExpiresAt',
-      nonKeyAttributes: ['uid', 'nodeStatusVersion'],
+      nonKeyAttributes: ['uid'],
     },
   },
 } as const;

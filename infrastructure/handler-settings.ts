@@ -58,18 +58,20 @@ export interface HandlerSettings {
 
 /**
  * What each kind of operation sends (see `functions/store/`):
- * - a hydrate reads the record, a manifest (or two, for a delta) and chunks
- *   in batches;
- * - a write hydrates what it changes, puts chunks, the manifest and its
- *   history entry in batches, puts a delta manifest conditionally, renews
- *   leases with conditional updates, and commits the record with a
- *   conditional put;
+ * - a hydrate reads the record, then a version: in the log layout its chain
+ *   of entries (one Query over a key range; a version looked up by id, one
+ *   Query of its lookups), in the chunk layout a manifest (or two, for a
+ *   delta); then pages or chunks in batches;
+ * - a write hydrates what it changes, puts a log entry and its lookup (or
+ *   chunks, the manifest and its history entry) in batches, puts a delta
+ *   manifest conditionally, renews leases with conditional updates, and
+ *   commits the record with a conditional put;
  * - the renewer finds short leases on the lease index and extends them.
  */
-const hydrates: TableGrants = { records: ['GetItem'], versions: ['GetItem', 'BatchGetItem'] };
+const hydrates: TableGrants = { records: ['GetItem'], versions: ['GetItem', 'BatchGetItem', 'Query'] };
 const writes: TableGrants = {
   records: ['GetItem', 'PutItem'],
-  versions: ['GetItem', 'BatchGetItem', 'PutItem', 'BatchWriteItem', 'UpdateItem'],
+  versions: ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'BatchWriteItem', 'UpdateItem'],
 };
 const deletesRecord: TableGrants = { records: ['DeleteItem'] };
 
@@ -96,8 +98,8 @@ export const handlerSettings: Readonly<Record<HandlerName, HandlerSettings>> = {
   OnStopRequested: settings(writes, 1769),
   OnWorkflowDeleted: settings(deletesRecord, 256),
   ReadNodes: settings(hydrates, 1769),
-  DiffVersions: settings({ ...hydrates, versions: [...(hydrates.versions ?? []), 'Query'] }, 1769),
-  BeginUpload: settings({ records: ['GetItem'], versions: ['GetItem', 'PutItem'] }, 512),
+  DiffVersions: settings(hydrates, 1769),
+  BeginUpload: settings({ records: ['GetItem'], versions: ['GetItem', 'Query', 'PutItem'] }, 512),
   PutUploadPart: settings({ versions: ['GetItem', 'BatchWriteItem', 'PutItem'] }, 1769),
   CommitUpload: settings(
     {
@@ -106,14 +108,18 @@ export const handlerSettings: Readonly<Record<HandlerName, HandlerSettings>> = {
     },
     1769,
   ),
-  // Describes each change as a diff does, as of the stream's record: manifests, then the chunks that differ.
+  // Describes each change as a diff does, as of the stream's record: the versions, then what differs.
   PublishChanges: {
-    ...settings({ versions: ['GetItem', 'BatchGetItem'] }, 1024, 60),
+    ...settings({ versions: ['GetItem', 'BatchGetItem', 'Query'] }, 1024, 60),
     readsStream: true,
     publishesEvents: true,
   },
   Renew: settings(
-    { records: ['GetItem', 'UpdateItem'], indexes: ['byLease'], versions: ['GetItem', 'UpdateItem'] },
+    {
+      records: ['GetItem', 'UpdateItem'],
+      indexes: ['byLease'],
+      versions: ['GetItem', 'Query', 'UpdateItem'],
+    },
     1024,
     300,
   ),

@@ -16,6 +16,7 @@
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { StopStrategy } from '#contract/workflow';
+import { defaultCodecOptions } from '#domain/codec';
 import { ConflictError, ContentionError, VersionMissingError, VersionNotFoundError } from '#domain/errors';
 import type { NodeMap } from '#domain/nodes';
 import type { WorkflowStore } from '#domain/store';
@@ -141,8 +142,11 @@ export function inProcessOperations(
   options: RaceOptions,
 ): RaceOperations {
   // Versions always live in their own items, as in Argo's offload: small maps are not kept inline.
+  // The Argo-style baseline keeps each version whole, as Argo's rows do: the chunk layout, where
+  // a version is its own manifest (log versions share their chain's items).
   const service = new WorkflowService(createStore(strategy, client, tableName, options), {
     alwaysOffload: true,
+    ...(strategy === 'argo' ? { codec: { ...defaultCodecOptions, layout: 'chunks' as const } } : {}),
   });
   return {
     store: storeLabels[strategy](options),

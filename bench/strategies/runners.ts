@@ -14,6 +14,7 @@ import type { NodeMap } from '#domain/nodes';
 import { type ServiceSettings, WorkflowService } from '#domain/workflow-service';
 import { DynamoDbStore } from '#store/dynamodb-store';
 import { type BlobVersion, WholeBlobStore } from '#testkit/stores/whole-blob-store';
+import { currentVersionItemKeys } from '#testkit/version-items';
 
 export const strategyIds = ['A', 'B', 'BT', 'C', 'D'] as const;
 export type StrategyId = (typeof strategyIds)[number];
@@ -90,15 +91,10 @@ export function createRunner(
     },
     hydrate: async (uid) => (await service.getWorkflow(uid)).nodes,
     async liveItems(uid) {
-      const record = await store.getRecord(uid);
-      if (!record) return () => false;
-      const manifest = await store.getManifest(uid, record.nodeStatusVersion);
-      const keys = new Set(['RECORD', `V#${record.nodeStatusVersion}`]);
-      for (const chunk of manifest?.chunks ?? []) {
-        if (chunk.parts <= 1) keys.add(`C#${chunk.chunkId}`);
-        else for (let part = 0; part < chunk.parts; part++) keys.add(`C#${chunk.chunkId}#${part}`);
-      }
-      // The current version's history entry is what `GET .../versions` lists first.
+      if (!(await store.getRecord(uid))) return () => false;
+      const { record, keys: needed } = await currentVersionItemKeys(store, uid);
+      const keys = new Set(['RECORD', ...needed]);
+      // The current version's history entry is what `GET .../versions` lists first (chunk layout).
       const history = `#${record.nodeStatusVersion}`;
       return (sortKey) => keys.has(sortKey) || (sortKey.startsWith('T#') && sortKey.endsWith(history));
     },

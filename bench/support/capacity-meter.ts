@@ -24,6 +24,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { table } from '#contract/tables';
+import { pageCodecName } from '#domain/codec';
 import { itemSize, readUnitsFor, writeUnitsFor } from '#store/item-size';
 
 type Item = Record<string, unknown>;
@@ -40,7 +41,10 @@ export interface CapacityTotals {
   deleteUnits: number;
   /** Of `writeUnits`, those spent on global secondary index entries. */
   indexWriteUnits: number;
-  /** `writeUnits` by what was written: record, manifest, history, chunk, blob, index, delete, renew. */
+  /**
+   * `writeUnits` by what was written: record, manifest, history, chunk, blob, index, delete,
+   * renew; in the log layout, snapshot, delta, lookup and page.
+   */
   writeUnitsByKind: Record<string, number>;
   itemsRead: number;
   bytesRead: number;
@@ -68,9 +72,15 @@ const commandOf = (name: unknown): string => String(name).replace('ItemCommand',
 const keyOf = (item: Item | undefined): string => `${String(item?.pk)}|${String(item?.sk)}`;
 
 const itemKinds: Record<string, string> = { 'V#': 'manifest', 'T#': 'history', 'C#': 'chunk', 'B#': 'blob' };
+/** What an item is, by its sort key (and, when the item is at hand, its kind or codec). */
 const kindOf = (item: Item | undefined): string => {
   const sortKey = String(item?.sk ?? '');
-  return sortKey === 'RECORD' ? 'record' : (itemKinds[sortKey.slice(0, 2)] ?? 'other');
+  if (sortKey === 'RECORD') return 'record';
+  // Log layout: entries (a snapshot or a delta), version lookups (`V#<version>#<seq>#<tag>`), pages.
+  if (sortKey.startsWith('E#')) return typeof item?.kind === 'string' ? item.kind : 'entry';
+  if (sortKey.startsWith('V#') && sortKey.indexOf('#', 2) > 0) return 'lookup';
+  if (sortKey.startsWith('C#') && item?.codec === pageCodecName) return 'page';
+  return itemKinds[sortKey.slice(0, 2)] ?? 'other';
 };
 
 const indexes = Object.values(table.indexes).map((index) => ({

@@ -6,14 +6,27 @@
  * the compare-and-set leaves orphans that TTL removes (nothing is deleted).
  */
 
+import { createHash, randomBytes } from 'node:crypto';
 import type { StopStrategy } from '#contract/workflow';
-import { type CodecOptions, compressBucket } from './codec.ts';
+import {
+  type CodecOptions,
+  compressBucket,
+  compressPage,
+  logCodecName,
+  type PreparedBucket,
+  pageCodecName,
+} from './codec.ts';
 import { VersionMissingError } from './errors.ts';
+import { renewVersion } from './leases.ts';
+import { type PageRef, packSnapshot } from './log-codec.ts';
 import { writeManifest } from './manifest-policy.ts';
-import type { VersionPlan } from './planner.ts';
+import type { DeltaPlan, VersionPlan } from './planner.ts';
 import { epochSeconds, type Retention } from './retention.ts';
 import type {
   ChunkRef,
+  EntryKey,
+  LogBase,
+  LogEntry,
   Manifest,
   ManifestChunk,
   StoredChunk,
@@ -22,6 +35,46 @@ import type {
   WorkflowSummary,
   WriteCost,
 } from './store.ts';
+import type { LoadedVersion } from './version-reader.ts';
+
+/** Times of one commit, in the forms its items need. */
+interface Times {
+  readonly nowIso: string;
+  readonly expiresAt: number;
+  readonly renewBefore: number;
+}
+
+/** What storing a version's content wrote, and what the record must say of it. */
+interface Stored {
+  readonly costs: readonly WriteCost[];
+  readonly chunksWritten: number;
+  readonly chunksReused: number;
+  readonly storedBytes: number;
+  readonly codec: string;
+  /** Lower bound of the `expiresAt` of every item the version needs. */
+  readonly leaseExpiresAt: number;
+  readonly log?: { readonly head: EntryKey; readonly chainStart: number };
+}
+
+/** A writer's own tag for the keys of its log entries (see `EntryKey`). */
+const newTag = (): string => randomBytes(4).toString('hex');
+
+/** A page's chunk id: its buckets' chunk ids name its content. */
+const pageIdOf = (buckets: readonly PreparedBucket[]): string =>
+  createHash('sha256')
+    .update(`${pageCodecName}\n${buckets.map((bucket) => bucket.chunkId).join('\n')}`)
+    .digest('hex');
+
+/** Every bucket's canonical text, when the plan knows them all (a snapshot needs them). */
+function textsOf(plan: VersionPlan): PreparedBucket[] | undefined {
+  if (plan.entries.length !== plan.bucketCount) return undefined;
+  const out: PreparedBucket[] = [];
+  for (const entry of plan.entries) {
+    if (entry.kind === 'staged' || entry.bucket === undefined) return undefined;
+    out.push(entry.bucket);
+  }
+  return out;
+}
 
 /** Workflow-level fields a commit sets. */
 export interface RecordFields {
@@ -72,6 +125,7 @@ export const toSummary = (record: WorkflowRecord): WorkflowSummary => {
     leaseExpiresAt: _lease,
     codec: _codec,
     previousNodeStatusVersion: _previous,
+    log: _log,
     ...summary
   } = record;
   return summary;
@@ -135,38 +189,22 @@ export class Committer {
     const { retention } = this.settings;
     const expiresAt = retention.bornExpiresAt(nowSeconds);
     const renewBefore = retention.renewBefore(nowSeconds);
+    const times = { nowIso, expiresAt, renewBefore };
 
     const { inline, compressed } = this.inlineOf(plan);
-    let manifestChunks: ManifestChunk[] = [];
-    let storedBytes: number;
+    let stored: Stored;
     if (inline) {
-      storedBytes = partsBytes(inline);
-      write.chunksWritten = inline.length;
+      stored = await this.storeChunkLayout(uid, record, plan, inline, compressed, times);
+    } else if (plan.delta && plan.current && this.settings.codec.layout === 'log') {
+      stored = await this.storeDelta(uid, record, plan, plan.delta, plan.current, times);
+    } else if (this.settings.codec.layout === 'log' && textsOf(plan) !== undefined) {
+      stored = await this.storeSnapshot(uid, record, plan, textsOf(plan) as PreparedBucket[], times);
     } else {
-      const stored = await this.storeChunks(uid, record, plan, compressed, expiresAt, renewBefore);
-      manifestChunks = stored.manifestChunks;
-      storedBytes = stored.storedBytes;
-      write.chunksWritten = stored.chunksWritten;
-      write.chunksReused = stored.chunksReused;
-      for (const cost of stored.costs) add(cost);
+      stored = await this.storeChunkLayout(uid, record, plan, undefined, compressed, times);
     }
-    const manifest: Manifest = {
-      uid,
-      nodeStatusVersion: plan.nodeStatusVersion,
-      codec: this.settings.codec.codec,
-      bucketCount: plan.bucketCount,
-      nodeCount: plan.nodeCount,
-      rawBytes: plan.rawBytes,
-      storedBytes,
-      createdAt: nowIso,
-      expiresAt,
-      ...(plan.phaseCounts === undefined ? {} : { phaseCounts: plan.phaseCounts }),
-      ...(record ? { parentVersion: record.nodeStatusVersion } : {}),
-      chunks: manifestChunks,
-      ...(inline ? { inline } : {}),
-    };
-    const storedManifest = await writeManifest(this.store, manifest, plan.previous, renewBefore);
-    add(storedManifest);
+    write.chunksWritten = stored.chunksWritten;
+    write.chunksReused = stored.chunksReused;
+    for (const cost of stored.costs) add(cost);
 
     const next: WorkflowRecord = {
       uid,
@@ -178,12 +216,10 @@ export class Committer {
       ...(plan.phaseCounts === undefined ? {} : { phaseCounts: plan.phaseCounts }),
       createdAt: record?.createdAt ?? nowIso,
       updatedAt: nowIso,
-      leaseExpiresAt: manifestChunks.reduce(
-        (lease, chunk) => Math.min(lease, chunk.leaseExpiresAt),
-        storedManifest.leaseExpiresAt,
-      ),
-      codec: this.settings.codec.codec,
+      leaseExpiresAt: stored.leaseExpiresAt,
+      codec: stored.codec,
       ...(inline ? { inline } : {}),
+      ...(stored.log ? { log: stored.log } : {}),
     };
     const committed = await this.store.commitRecord(next, record?.resourceVersion);
     if (committed === 'conflict') return 'conflict';
@@ -193,7 +229,226 @@ export class Committer {
       created: record === undefined,
       write,
       rawBytes: plan.rawBytes,
+      storedBytes: stored.storedBytes,
+    };
+  }
+
+  /** The chunk layout: new chunks (or the map inline), reused ones renewed, then the manifest. */
+  private async storeChunkLayout(
+    uid: string,
+    record: WorkflowRecord | undefined,
+    plan: VersionPlan,
+    inline: Uint8Array[] | undefined,
+    compressed: Map<number, Uint8Array[]>,
+    times: Times,
+  ): Promise<Stored> {
+    const costs: WriteCost[] = [];
+    let manifestChunks: ManifestChunk[] = [];
+    let storedBytes: number;
+    let chunksWritten: number;
+    let chunksReused = 0;
+    if (inline) {
+      storedBytes = partsBytes(inline);
+      chunksWritten = inline.length;
+    } else {
+      const stored = await this.storeChunks(
+        uid,
+        record,
+        plan,
+        compressed,
+        times.expiresAt,
+        times.renewBefore,
+      );
+      manifestChunks = stored.manifestChunks;
+      storedBytes = stored.storedBytes;
+      chunksWritten = stored.chunksWritten;
+      chunksReused = stored.chunksReused;
+      costs.push(...stored.costs);
+    }
+    const manifest: Manifest = {
+      uid,
+      nodeStatusVersion: plan.nodeStatusVersion,
+      codec: this.settings.codec.codec,
+      bucketCount: plan.bucketCount,
+      nodeCount: plan.nodeCount,
+      rawBytes: plan.rawBytes,
       storedBytes,
+      createdAt: times.nowIso,
+      expiresAt: times.expiresAt,
+      ...(plan.phaseCounts === undefined ? {} : { phaseCounts: plan.phaseCounts }),
+      ...(record ? { parentVersion: record.nodeStatusVersion } : {}),
+      chunks: manifestChunks,
+      ...(inline ? { inline } : {}),
+    };
+    const storedManifest = await writeManifest(this.store, manifest, plan.previous, times.renewBefore);
+    costs.push(storedManifest);
+    return {
+      costs,
+      chunksWritten,
+      chunksReused,
+      storedBytes,
+      codec: this.settings.codec.codec,
+      leaseExpiresAt: manifestChunks.reduce(
+        (lease, chunk) => Math.min(lease, chunk.leaseExpiresAt),
+        storedManifest.leaseExpiresAt,
+      ),
+    };
+  }
+
+  /**
+   * The log layout, one commit's change only: a delta entry on the current
+   * version's chain (which stays as it is), renewed first when the record's
+   * lease runs short.
+   */
+  private async storeDelta(
+    uid: string,
+    record: WorkflowRecord | undefined,
+    plan: VersionPlan,
+    delta: DeltaPlan,
+    current: LoadedVersion,
+    times: Times,
+  ): Promise<Stored> {
+    const costs: WriteCost[] = [];
+    const key: EntryKey = { seq: (record?.resourceVersion ?? 0) + 1, tag: newTag() };
+    const head = current.log?.head;
+    let lease = record?.leaseExpiresAt ?? 0;
+    if (record && lease < times.renewBefore) {
+      const renewed = await renewVersion(this.store, uid, current, times.expiresAt);
+      if (renewed.missing) throw new VersionMissingError(uid, record.nodeStatusVersion, []);
+      costs.push(renewed);
+      lease = times.expiresAt;
+    }
+    const base: LogBase | undefined = head
+      ? head.kind === 'snapshot'
+        ? { kind: 'snapshot', key: head.key }
+        : head.base
+      : { kind: 'manifest', nodeStatusVersion: current.manifest?.nodeStatusVersion as string };
+    const chainStart = head ? head.chainStart : key.seq;
+    const baseBytes = current.log?.baseBytes ?? current.manifest?.storedBytes ?? 0;
+    const storedBytes = baseBytes + (current.log?.deltaBytes ?? 0) + delta.data.length;
+    const entry: LogEntry = {
+      uid,
+      key,
+      kind: 'delta',
+      nodeStatusVersion: plan.nodeStatusVersion,
+      ...(record ? { parentVersion: record.nodeStatusVersion } : {}),
+      ...(head ? { parent: head.key } : {}),
+      ...(base ? { base } : {}),
+      chainStart,
+      codec: logCodecName,
+      bucketCount: plan.bucketCount,
+      nodeCount: plan.nodeCount,
+      rawBytes: plan.rawBytes,
+      storedBytes,
+      ...(plan.phaseCounts === undefined ? {} : { phaseCounts: plan.phaseCounts }),
+      createdAt: times.nowIso,
+      expiresAt: times.expiresAt,
+      data: delta.data,
+    };
+    costs.push(await this.store.putLogEntry(entry));
+    return {
+      costs,
+      chunksWritten: delta.changed.length,
+      chunksReused: plan.bucketCount - delta.changed.length,
+      storedBytes,
+      codec: logCodecName,
+      leaseExpiresAt: Math.min(lease, times.expiresAt),
+      log: { head: key, chainStart },
+    };
+  }
+
+  /**
+   * The log layout, a whole version: pages of consecutive buckets (a page
+   * the current snapshot already has is reused), then a snapshot entry with
+   * the bucket and page tables. The chain starts again from it.
+   */
+  private async storeSnapshot(
+    uid: string,
+    record: WorkflowRecord | undefined,
+    plan: VersionPlan,
+    buckets: readonly PreparedBucket[],
+    times: Times,
+  ): Promise<Stored> {
+    const { codec } = this.settings;
+    const key: EntryKey = { seq: (record?.resourceVersion ?? 0) + 1, tag: newTag() };
+    const recordLease = record?.leaseExpiresAt ?? 0;
+    const currentPages = new Map(
+      (plan.current?.log?.snapshot?.tables.pages ?? []).map((page) => [page.chunkId, page]),
+    );
+    const pages: PageRef[] = [];
+    const toStore: StoredChunk[] = [];
+    const toRenew: PageRef[] = [];
+    let chunksWritten = 0;
+    for (let first = 0; first < buckets.length; first += codec.pageBuckets) {
+      const run = buckets.slice(first, first + codec.pageBuckets);
+      const pageId = pageIdOf(run);
+      const existing = currentPages.get(pageId);
+      if (existing && existing.firstBucket === first && existing.bucketCount === run.length) {
+        // A page of the current version: its lease is at least the record's.
+        const lease = Math.max(existing.leaseExpiresAt, recordLease);
+        if (lease < times.renewBefore) toRenew.push(existing);
+        pages.push({ ...existing, leaseExpiresAt: lease < times.renewBefore ? times.expiresAt : lease });
+        continue;
+      }
+      const parts = compressPage(
+        run.map((bucket) => bucket.canonical),
+        codec,
+      );
+      toStore.push({ chunkId: pageId, codec: pageCodecName, parts });
+      pages.push({
+        chunkId: pageId,
+        parts: parts.length,
+        firstBucket: first,
+        bucketCount: run.length,
+        leaseExpiresAt: times.expiresAt,
+        storedBytes: partsBytes(parts),
+      });
+      chunksWritten += run.length;
+    }
+    const [storedPages, renewed] = await Promise.all([
+      this.store.putChunks(uid, toStore, times.expiresAt),
+      toRenew.length > 0 ? this.store.renewChunks(uid, toRenew, times.expiresAt) : undefined,
+    ]);
+    if (renewed && renewed.missing.length > 0 && record) {
+      throw new VersionMissingError(record.uid, record.nodeStatusVersion, renewed.missing);
+    }
+    const data = packSnapshot({
+      buckets: buckets.map((bucket) => ({
+        chunkId: bucket.chunkId,
+        phaseMask: bucket.summary.phaseMask,
+        typeMask: bucket.summary.typeMask,
+        rawBytes: bucket.rawBytes,
+        storedBytes: 0,
+      })),
+      pages,
+    });
+    const storedBytes = pages.reduce((sum, page) => sum + page.storedBytes, 0) + data.length;
+    const entry: LogEntry = {
+      uid,
+      key,
+      kind: 'snapshot',
+      nodeStatusVersion: plan.nodeStatusVersion,
+      ...(record ? { parentVersion: record.nodeStatusVersion } : {}),
+      chainStart: key.seq,
+      codec: logCodecName,
+      bucketCount: plan.bucketCount,
+      nodeCount: plan.nodeCount,
+      rawBytes: plan.rawBytes,
+      storedBytes,
+      ...(plan.phaseCounts === undefined ? {} : { phaseCounts: plan.phaseCounts }),
+      createdAt: times.nowIso,
+      expiresAt: times.expiresAt,
+      data,
+    };
+    const storedEntry = await this.store.putLogEntry(entry);
+    return {
+      costs: renewed ? [storedPages, renewed, storedEntry] : [storedPages, storedEntry],
+      chunksWritten,
+      chunksReused: buckets.length - chunksWritten,
+      storedBytes,
+      codec: logCodecName,
+      leaseExpiresAt: pages.reduce((lease, page) => Math.min(lease, page.leaseExpiresAt), times.expiresAt),
+      log: { head: key, chainStart: key.seq },
     };
   }
 
@@ -231,6 +486,7 @@ export class Committer {
     const compressed = new Map<number, Uint8Array[]>();
     const { alwaysOffload, inlineMaxBytes, codec } = this.settings;
     if (alwaysOffload || plan.rawBytes > inlineMaxBytes * 16) return { compressed };
+    if (plan.entries.length !== plan.bucketCount) return { compressed };
     const all = plan.entries.map((entry, index) => {
       if (entry.kind !== 'new') return undefined;
       const parts = compressBucket(entry.bucket.canonical, codec);

@@ -15,8 +15,11 @@
 import { ValidationError } from './errors.ts';
 import type {
   ChunkRef,
+  EntryKey,
   FetchedChunk,
   LeaseEntry,
+  LogEntry,
+  LogVersionRef,
   Manifest,
   ManifestChunk,
   ManifestDelta,
@@ -73,7 +76,27 @@ interface ChunkItem {
   expiresAt: number;
 }
 
+interface LogItem {
+  readonly entry: LogEntry;
+  expiresAt: number;
+}
+
+interface LookupItem {
+  readonly ref: LogVersionRef;
+  expiresAt: number;
+}
+
+/** Key order of log entries, as the DynamoDB sort key (zero-padded sequence number, then tag) orders them. */
+const entryOrder = (a: EntryKey, b: EntryKey): number =>
+  a.seq - b.seq || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0);
+const entryId = (key: EntryKey): string => `${key.seq}#${key.tag}`;
+const lookupId = (nodeStatusVersion: string, key: EntryKey): string => `${nodeStatusVersion}#${entryId(key)}`;
+
 interface Workflow {
+  /** Log entries by `seq#tag`. */
+  readonly log: Map<string, LogItem>;
+  /** Version lookups by `version#seq#tag`. */
+  readonly lookups: Map<string, LookupItem>;
   readonly manifests: Map<string, ManifestItem>;
   /** By `createdAt#version`, as the DynamoDB history sort key orders them. */
   readonly history: Map<string, HistoryItem>;
@@ -123,6 +146,7 @@ const summaryOf = (record: WorkflowRecord): WorkflowSummary => {
     leaseExpiresAt: _lease,
     codec: _codec,
     previousNodeStatusVersion: _previous,
+    log: _log,
     ...summary
   } = record;
   return summary;
@@ -136,6 +160,8 @@ export class MemoryStore implements WorkflowStore {
     let found = this.workflows.get(uid);
     if (!found) {
       found = {
+        log: new Map(),
+        lookups: new Map(),
         manifests: new Map(),
         history: new Map(),
         chunks: new Map(),
@@ -155,10 +181,13 @@ export class MemoryStore implements WorkflowStore {
   expire(nowSeconds: number): number {
     let removed = 0;
     for (const workflow of this.workflows.values()) {
-      for (const items of [workflow.manifests, workflow.history, workflow.chunks] as Map<
-        string,
-        { expiresAt: number }
-      >[]) {
+      for (const items of [
+        workflow.manifests,
+        workflow.history,
+        workflow.chunks,
+        workflow.log,
+        workflow.lookups,
+      ] as Map<string, { expiresAt: number }>[]) {
         for (const [key, item] of items) {
           if (item.expiresAt < nowSeconds) {
             items.delete(key);
@@ -420,16 +449,10 @@ export class MemoryStore implements WorkflowStore {
       a.leaseExpiresAt - b.leaseExpiresAt || (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0);
     const all = [...this.records.values()]
       .filter((record) => record.leaseExpiresAt < before)
-      .map((record) => ({
-        uid: record.uid,
-        nodeStatusVersion: record.nodeStatusVersion,
-        leaseExpiresAt: record.leaseExpiresAt,
-      }))
+      .map((record) => ({ uid: record.uid, leaseExpiresAt: record.leaseExpiresAt }))
       .sort(ordered)
       .filter(
-        (entry) =>
-          after === undefined ||
-          ordered(entry, { uid: after.uid, nodeStatusVersion: '', leaseExpiresAt: after.lease }) > 0,
+        (entry) => after === undefined || ordered(entry, { uid: after.uid, leaseExpiresAt: after.lease }) > 0,
       );
     const page = all.slice(0, limit);
     const last = page.at(-1);
@@ -467,6 +490,88 @@ export class MemoryStore implements WorkflowStore {
     return [...(parts?.values() ?? [])]
       .sort((a, b) => a.partNumber - b.partNumber)
       .map((part) => structuredClone(part));
+  }
+
+  async putLogEntry(entry: LogEntry): Promise<WriteCost> {
+    const workflow = this.workflow(entry.uid);
+    workflow.log.set(entryId(entry.key), {
+      entry: { ...entry, data: Uint8Array.from(entry.data) },
+      expiresAt: entry.expiresAt,
+    });
+    workflow.lookups.set(lookupId(entry.nodeStatusVersion, entry.key), {
+      ref: {
+        nodeStatusVersion: entry.nodeStatusVersion,
+        key: { ...entry.key },
+        chainStart: entry.chainStart,
+        expiresAt: entry.expiresAt,
+      },
+      expiresAt: entry.expiresAt,
+    });
+    return costOf([entry.data.length + 200, 100]);
+  }
+
+  async getLogEntries(
+    uid: string,
+    chainStart: number,
+    head: EntryKey,
+    _consistent = true,
+  ): Promise<LogEntry[]> {
+    const log = this.workflows.get(uid)?.log;
+    return [...(log?.values() ?? [])]
+      .filter(({ entry }) => entry.key.seq >= chainStart && entryOrder(entry.key, head) <= 0)
+      .sort((a, b) => entryOrder(a.entry.key, b.entry.key))
+      .map(({ entry, expiresAt }) => ({ ...entry, expiresAt, data: Uint8Array.from(entry.data) }));
+  }
+
+  async findLogVersion(uid: string, nodeStatusVersion: string): Promise<LogVersionRef[]> {
+    const lookups = this.workflows.get(uid)?.lookups;
+    return [...(lookups?.values() ?? [])]
+      .filter(({ ref }) => ref.nodeStatusVersion === nodeStatusVersion)
+      .sort((a, b) => entryOrder(b.ref.key, a.ref.key))
+      .map(({ ref, expiresAt }) => ({ ...ref, key: { ...ref.key }, expiresAt }));
+  }
+
+  async listLogVersions(uid: string, limit: number): Promise<VersionSummary[]> {
+    const log = this.workflows.get(uid)?.log;
+    return [...(log?.values() ?? [])]
+      .sort((a, b) => entryOrder(b.entry.key, a.entry.key))
+      .slice(0, limit)
+      .map(({ entry, expiresAt }) => ({
+        nodeStatusVersion: entry.nodeStatusVersion,
+        createdAt: entry.createdAt,
+        expiresAt,
+        nodeCount: entry.nodeCount,
+        storedBytes: entry.storedBytes,
+        ...(entry.phaseCounts === undefined ? {} : { phaseCounts: entry.phaseCounts }),
+        ...(entry.parentVersion === undefined ? {} : { parentVersion: entry.parentVersion }),
+      }));
+  }
+
+  async renewLogItems(
+    uid: string,
+    entries: readonly EntryKey[],
+    lookups: readonly { readonly nodeStatusVersion: string; readonly key: EntryKey }[],
+    expiresAt: number,
+  ): Promise<WriteCost & { missing: number }> {
+    const workflow = this.workflows.get(uid);
+    let missing = 0;
+    const costs: WriteCost[] = [];
+    for (const key of entries) {
+      const item = workflow?.log.get(entryId(key));
+      if (item) costs.push(this.extend(item, expiresAt, item.entry.data.length + 200));
+      else missing++;
+    }
+    for (const { nodeStatusVersion, key } of lookups) {
+      const item = workflow?.lookups.get(lookupId(nodeStatusVersion, key));
+      if (item) costs.push(this.extend(item, expiresAt, 100));
+      else missing++;
+    }
+    return {
+      items: costs.reduce((sum, cost) => sum + cost.items, 0),
+      bytes: costs.reduce((sum, cost) => sum + cost.bytes, 0),
+      writeUnits: costs.reduce((sum, cost) => sum + cost.writeUnits, 0),
+      missing,
+    };
   }
 
   async minimumLease(): Promise<number | undefined> {

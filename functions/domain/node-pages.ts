@@ -8,9 +8,9 @@
 import { bucketOf } from './codec.ts';
 import { ValidationError, VersionGoneError, VersionNotFoundError } from './errors.ts';
 import { type FieldChange, fieldChangeBetween, type JsonValue, type NodeMap } from './nodes.ts';
-import type { Manifest, ManifestChunk, WorkflowRecord, WorkflowSummary } from './store.ts';
+import type { Manifest, WorkflowRecord, WorkflowSummary } from './store.ts';
 import { phaseBit, typeBit } from './summaries.ts';
-import type { DecodedBucket, LoadedVersion, VersionReader } from './version-reader.ts';
+import type { BucketInfo, DecodedBucket, LoadedVersion, VersionReader } from './version-reader.ts';
 
 export interface NodePageRequest {
   readonly uid: string;
@@ -75,7 +75,7 @@ function nodeMatcher(filter: NodeFilter | undefined): (node: NodeMap[string]) =>
 }
 
 /** Whether a bucket may hold a node the filter wants, by its masks (unknown masks: it may). */
-function bucketMatcher(filter: NodeFilter | undefined): (chunk: ManifestChunk | undefined) => boolean {
+function bucketMatcher(filter: NodeFilter | undefined): (chunk: BucketInfo | undefined) => boolean {
   const phaseBits = filter?.phases?.reduce((bits, phase) => bits | phaseBit(phase), 0);
   const typeBits = filter?.types?.reduce((bits, type) => bits | typeBit(type), 0);
   return (chunk) =>
@@ -106,9 +106,18 @@ function alikeTogether(nodes: NodeMap): NodeMap {
   return out;
 }
 
-/** Stored-to-raw ratio of a version, to estimate a bucket's JSON size before reading it. */
+/** Stored-to-raw ratio of a chunk-layout version, to estimate a bucket's JSON size before reading it. */
 const expansion = (manifest: Manifest | undefined): number =>
   manifest && manifest.storedBytes > 0 ? Math.max(1, manifest.rawBytes / manifest.storedBytes) : 8;
+
+/** A bucket's JSON size before reading it: known in the log layout, estimated from its chunk otherwise. */
+function bucketSize(version: LoadedVersion): (index: number) => number {
+  const ratio = expansion(version.manifest);
+  return (index) => {
+    const info = version.buckets?.[index];
+    return info?.rawBytes ?? (info?.storedBytes ?? 0) * ratio;
+  };
+}
 
 /** The indexes of `candidates` a page of `budgetBytes` may read, by estimated size (at least one). */
 function estimatePage(
@@ -283,15 +292,8 @@ export class NodePageReader {
     const remaining = Array.from(
       { length: Math.max(0, to.bucketCount - start) },
       (_, offset) => start + offset,
-    ).filter((index) => to.inline !== undefined || bucketMay(to.manifest?.chunks[index]));
-    const ratio = expansion(to.manifest);
-    const estimated = to.inline
-      ? remaining
-      : estimatePage(
-          remaining,
-          (index) => (to.manifest?.chunks[index]?.storedBytes ?? 0) * ratio,
-          request.budgetBytes,
-        );
+    ).filter((index) => to.inline !== undefined || bucketMay(to.buckets?.[index]));
+    const estimated = to.inline ? remaining : estimatePage(remaining, bucketSize(to), request.budgetBytes);
     const buckets = await this.readBuckets(record, version, to, estimated, request.pinned === true);
     const nodes: NodeMap = {};
     let total = 0;
@@ -390,18 +392,10 @@ export class NodePageReader {
     // Which new buckets differ: by chunk id when the layouts match, else all of them.
     const changed = Array.from({ length: to.bucketCount }, (_, index) => index).filter(
       (index) =>
-        index >= start &&
-        (!comparable || to.manifest?.chunks[index]?.chunkId !== from.manifest?.chunks[index]?.chunkId),
+        index >= start && (!comparable || to.buckets?.[index]?.chunkId !== from.buckets?.[index]?.chunkId),
     );
-    const ratio = expansion(to.manifest);
     const page =
-      to.inline || from.inline
-        ? changed
-        : estimatePage(
-            changed,
-            (index) => (to.manifest?.chunks[index]?.storedBytes ?? 0) * ratio,
-            request.budgetBytes,
-          );
+      to.inline || from.inline ? changed : estimatePage(changed, bucketSize(to), request.budgetBytes);
     const sources = [
       ...new Set(page.flatMap((index) => sourceBuckets(index, to.bucketCount, from.bucketCount))),
     ];

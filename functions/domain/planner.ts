@@ -1,20 +1,31 @@
 /**
- * Planning a commit: which buckets of the next version are new and which the
- * current version already has. A delta touches only the buckets of the ids it
- * changes; a whole map reuses every chunk the current version has. Nothing is
- * written here.
+ * Planning a commit: which buckets of the next version are new, and which
+ * the current version already has. A delta touches only the buckets of the
+ * ids it changes; a whole map reuses every bucket the current version has.
+ * In the log layout a plan also carries the node change from the current
+ * version, bucket by bucket, so the committer can store just that (a delta
+ * entry) instead of the buckets; `log-policy.ts` says when the chain is long
+ * enough to fold into a new snapshot instead. Nothing is written here.
  */
 import {
   bucketCountFor,
   bucketOf,
   type CodecOptions,
+  logCodecName,
   type PreparedBucket,
   type PreparedVersion,
   prepareBucket,
   prepareVersion,
   versionIdOf,
 } from './codec.ts';
-import { VersionMissingError } from './errors.ts';
+import {
+  type ChangedBucket,
+  emptyChange,
+  type MutableNodeChange,
+  packDelta,
+  storedChangeBetween,
+} from './log-codec.ts';
+import { deltaFits, shouldFold } from './log-policy.ts';
 import {
   applyNodeChange,
   changedIds,
@@ -29,8 +40,10 @@ import type { DecodedBucket, LoadedVersion, VersionReader } from './version-read
 
 /** The content a commit points the record at. */
 export interface VersionPlan {
-  /** The current version's manifest, when there is one: the next may be written as a delta of it. */
+  /** The current version's manifest, when it is in the chunk layout: the next may be written as a delta of it. */
   readonly previous?: Manifest;
+  /** The current version as located, when there is one and it is not inline. */
+  readonly current?: LoadedVersion;
   readonly nodeStatusVersion: string;
   readonly bucketCount: number;
   readonly nodeCount: number;
@@ -39,12 +52,26 @@ export interface VersionPlan {
   readonly phaseCounts?: PhaseCounts;
   /** One entry per bucket, in order: a new bucket to store, or a chunk the current version already has. */
   readonly entries: readonly PlanEntry[];
+  /**
+   * Set when the plan may be stored as a delta entry on the current
+   * version's chain (log layout): the buckets that changed and the node
+   * change from the current version.
+   */
+  readonly delta?: DeltaPlan;
+}
+
+/** A delta entry's content: the changed buckets, the node change, and both packed as stored. */
+export interface DeltaPlan {
+  readonly changed: readonly ChangedBucket[];
+  readonly change: NodeChange;
+  /** The packed payload (`log-codec.ts`), within the item limit. */
+  readonly data: Uint8Array;
 }
 
 export type PlanEntry =
   | { readonly kind: 'new'; readonly bucket: PreparedBucket }
-  /** A chunk of the current version: its lease is at least the record's. */
-  | { readonly kind: 'reused'; readonly chunk: ManifestChunk }
+  /** A chunk of the current version: its lease is at least the record's. Its text, when known. */
+  | { readonly kind: 'reused'; readonly chunk: ManifestChunk; readonly bucket?: PreparedBucket }
   /** A chunk stored outside the current version (by an upload part): its own lease only. */
   | { readonly kind: 'staged'; readonly chunk: ManifestChunk };
 
@@ -85,15 +112,23 @@ function applyToBuckets(
 async function wholeMapWith(
   reader: VersionReader,
   record: WorkflowRecord,
+  version: LoadedVersion,
   nodeStatusVersion: string,
   buckets: Map<number, DecodedBucket>,
   bucketCount: number,
 ): Promise<NodeMap> {
-  const all = await reader.readAllNodes(record, nodeStatusVersion);
+  const all: NodeMap = {};
+  for (const bucket of (await reader.readBuckets(record.uid, nodeStatusVersion, version)).values()) {
+    Object.assign(all, bucket.nodes);
+  }
   for (const id of Object.keys(all)) if (buckets.has(bucketOf(id, bucketCount))) delete all[id];
   for (const bucket of buckets.values()) Object.assign(all, bucket.nodes);
   return all;
 }
+
+/** Shallow copies of buckets' node maps: the change replaces nodes, it never edits one in place. */
+const copyNodes = (buckets: Map<number, DecodedBucket>): Map<number, NodeMap> =>
+  new Map([...buckets].map(([index, bucket]) => [index, { ...bucket.nodes }]));
 
 export class Planner {
   constructor(
@@ -111,6 +146,7 @@ export class Planner {
       version,
       affectedBuckets(change, version.bucketCount),
     );
+    const before = copyNodes(buckets);
     const countsBefore = sumCounts(
       [...buckets.values()].map((bucket) => summarize(bucket.nodes).phaseCounts),
     );
@@ -123,34 +159,44 @@ export class Planner {
         ? { strategy: record.shutdown, finishedAt: new Date(this.now()).toISOString() }
         : undefined,
     );
-    if (version.inline || bucketCountFor(nodeCount, this.codec) !== version.bucketCount) {
-      // Small (inline) maps and bucket-count changes are re-encoded whole.
+    const rewrite =
+      version.inline ||
+      bucketCountFor(nodeCount, this.codec) !== version.bucketCount ||
+      (this.codec.layout === 'log' ? shouldFold(version, this.codec) : version.log !== undefined);
+    const delta = rewrite ? undefined : this.deltaOf(buckets, before, version);
+    if (rewrite || (this.codec.layout === 'log' && delta === undefined)) {
+      // Small (inline) maps, bucket-count changes and long chains are re-encoded whole.
       const all = await wholeMapWith(
         this.reader,
         record,
+        version,
         record.nodeStatusVersion,
         buckets,
         version.bucketCount,
       );
-      return this.planWhole(record, prepareVersion(all, this.codec), version.manifest);
+      return this.planWhole(record, prepareVersion(all, this.codec), version, { fold: true });
     }
-    const manifest = version.manifest as Manifest;
-    let rawBytes = manifest.rawBytes;
-    const entries: PlanEntry[] = manifest.chunks.map((chunk) => ({ kind: 'reused', chunk }));
-    const current = new Map(manifest.chunks.map((chunk) => [chunk.chunkId, chunk]));
+    const infos = version.buckets as readonly { readonly chunkId: string }[];
+    let rawBytes = version.manifest?.rawBytes ?? version.log?.head.rawBytes ?? 0;
+    const current = new Map((version.manifest?.chunks ?? []).map((chunk) => [chunk.chunkId, chunk]));
+    const entries: PlanEntry[] = version.manifest
+      ? version.manifest.chunks.map((chunk) => ({ kind: 'reused', chunk }))
+      : [];
+    const chunkIds = infos.map((info) => info.chunkId);
     for (const [index, bucket] of buckets) {
-      const prepared = prepareBucket(index, bucket.nodes);
+      const prepared = (delta?.prepared.get(index) ?? prepareBucket(index, bucket.nodes)) as PreparedBucket;
       rawBytes += prepared.rawBytes - bucket.rawBytes;
-      if (prepared.chunkId === (manifest.chunks[index] as ManifestChunk).chunkId) continue;
-      const existing = current.get(prepared.chunkId);
-      entries[index] = existing ? { kind: 'reused', chunk: existing } : { kind: 'new', bucket: prepared };
+      if (prepared.chunkId === chunkIds[index]) continue;
+      chunkIds[index] = prepared.chunkId;
+      if (version.manifest) {
+        const existing = current.get(prepared.chunkId);
+        entries[index] = existing ? { kind: 'reused', chunk: existing } : { kind: 'new', bucket: prepared };
+      }
     }
-    const chunkIds = entries.map((entry) =>
-      entry.kind === 'new' ? entry.bucket.chunkId : entry.chunk.chunkId,
-    );
     const countsAfter = sumCounts([...buckets.values()].map((bucket) => summarize(bucket.nodes).phaseCounts));
     return {
-      previous: manifest,
+      ...(version.manifest ? { previous: version.manifest } : {}),
+      current: version,
       nodeStatusVersion: versionIdOf(chunkIds),
       bucketCount: version.bucketCount,
       nodeCount,
@@ -159,23 +205,60 @@ export class Planner {
         ? {}
         : { phaseCounts: addCounts(addCounts(record.phaseCounts, countsBefore, -1), countsAfter) }),
       entries,
+      ...(this.codec.layout === 'log' && delta ? { delta: delta.plan } : {}),
     };
   }
 
-  /** A plan for a whole prepared map: buckets the current version already has are reused. */
+  /**
+   * The delta entry of changed buckets (their nodes before and after), or
+   * undefined when it would not fit in an item.
+   */
+  private deltaOf(
+    buckets: Map<number, DecodedBucket>,
+    before: Map<number, NodeMap>,
+    version: LoadedVersion,
+  ): { plan: DeltaPlan; prepared: Map<number, PreparedBucket> } | undefined {
+    const prepared = new Map<number, PreparedBucket>();
+    const changed: ChangedBucket[] = [];
+    const stored = emptyChange();
+    for (const [index, bucket] of buckets) {
+      const bucketPrepared = prepareBucket(index, bucket.nodes);
+      prepared.set(index, bucketPrepared);
+      if (bucketPrepared.chunkId === version.buckets?.[index]?.chunkId) continue;
+      changed.push(changedBucketOf(bucketPrepared));
+      storedChangeBetween(before.get(index) as NodeMap, bucket.nodes, stored);
+    }
+    const plan = this.packed(sortChanged(changed), stored);
+    return plan ? { plan, prepared } : undefined;
+  }
+
+  /** A delta plan with its payload packed, or undefined when it exceeds one item. */
+  private packed(changed: readonly ChangedBucket[], change: NodeChange): DeltaPlan | undefined {
+    const data = packDelta({ changed, change }, logCodecName, this.codec.compressionLevel);
+    return data.length <= this.codec.maxPartBytes ? { changed, change, data } : undefined;
+  }
+
+  /**
+   * A plan for a whole prepared map: buckets the current version already has
+   * are reused. In the log layout, a map that differs from the current
+   * version in few enough buckets is planned as a delta of it too, unless
+   * `fold` asks for a whole version.
+   */
   async planWhole(
     record: WorkflowRecord | undefined,
     prepared: PreparedVersion,
-    currentManifest?: Manifest,
+    currentVersion?: LoadedVersion,
+    options: { readonly fold?: boolean } = {},
   ): Promise<VersionPlan> {
-    let manifest = currentManifest;
-    if (!manifest && record && !record.inline && record.nodeStatusVersion !== prepared.nodeStatusVersion) {
-      manifest = await this.reader.store.getManifest(record.uid, record.nodeStatusVersion);
-      if (!manifest) throw new VersionMissingError(record.uid, record.nodeStatusVersion, []);
+    let version = currentVersion;
+    if (!version && record && !record.inline && record.nodeStatusVersion !== prepared.nodeStatusVersion) {
+      version = await this.reader.locate(record, record.nodeStatusVersion);
     }
+    const manifest = version?.manifest;
     const current = new Map((manifest?.chunks ?? []).map((chunk) => [chunk.chunkId, chunk]));
-    return {
+    const plan: VersionPlan = {
       ...(manifest ? { previous: manifest } : {}),
+      ...(version && !version.inline ? { current: version } : {}),
       nodeStatusVersion: prepared.nodeStatusVersion,
       bucketCount: prepared.bucketCount,
       nodeCount: prepared.nodeCount,
@@ -183,9 +266,40 @@ export class Planner {
       phaseCounts: sumCounts(prepared.buckets.map((bucket) => bucket.summary.phaseCounts)),
       entries: prepared.buckets.map((bucket) => {
         const chunk = current.get(bucket.chunkId);
-        return chunk ? { kind: 'reused' as const, chunk } : { kind: 'new' as const, bucket };
+        return chunk ? { kind: 'reused' as const, chunk, bucket } : { kind: 'new' as const, bucket };
       }),
     };
+    if (
+      this.codec.layout !== 'log' ||
+      options.fold ||
+      !record ||
+      !version ||
+      version.inline ||
+      !version.buckets ||
+      version.bucketCount !== prepared.bucketCount ||
+      shouldFold(version, this.codec)
+    ) {
+      return plan;
+    }
+    const infos = version.buckets;
+    const changedIndexes = prepared.buckets
+      .filter((bucket) => bucket.chunkId !== infos[bucket.index]?.chunkId)
+      .map((bucket) => bucket.index);
+    if (!deltaFits(changedIndexes.length, prepared.bucketCount)) return plan;
+    const buckets = await this.reader.readBuckets(
+      record.uid,
+      record.nodeStatusVersion,
+      version,
+      changedIndexes,
+    );
+    const stored: MutableNodeChange = emptyChange();
+    for (const index of changedIndexes) {
+      const after = JSON.parse((prepared.buckets[index] as PreparedBucket).canonical) as NodeMap;
+      storedChangeBetween((buckets.get(index) as DecodedBucket).nodes, after, stored);
+    }
+    const changed = changedIndexes.map((index) => changedBucketOf(prepared.buckets[index] as PreparedBucket));
+    const delta = this.packed(changed, stored);
+    return delta ? { ...plan, delta } : plan;
   }
 
   /**
@@ -200,7 +314,6 @@ export class Planner {
       applyNodeChange(all, change);
       return prepareVersion(all, this.codec).nodeStatusVersion;
     }
-    const manifest = version.manifest as Manifest;
     const { bucketCount } = version;
     const buckets = await this.reader.readBuckets(
       record.uid,
@@ -208,13 +321,24 @@ export class Planner {
       version,
       affectedBuckets(change, bucketCount),
     );
-    const nodeCount = applyToBuckets(buckets, change, bucketCount, manifest.nodeCount);
+    const before = version.manifest?.nodeCount ?? version.log?.head.nodeCount ?? 0;
+    const nodeCount = applyToBuckets(buckets, change, bucketCount, before);
     if (bucketCountFor(nodeCount, this.codec) !== bucketCount) {
-      const all = await wholeMapWith(this.reader, record, base, buckets, bucketCount);
+      const all = await wholeMapWith(this.reader, record, version, base, buckets, bucketCount);
       return prepareVersion(all, this.codec).nodeStatusVersion;
     }
-    const chunkIds = manifest.chunks.map((chunk) => chunk.chunkId);
+    const chunkIds = (version.buckets ?? []).map((info) => info.chunkId);
     for (const [index, bucket] of buckets) chunkIds[index] = prepareBucket(index, bucket.nodes).chunkId;
     return versionIdOf(chunkIds);
   }
 }
+
+const changedBucketOf = (bucket: PreparedBucket): ChangedBucket => ({
+  index: bucket.index,
+  chunkId: bucket.chunkId,
+  phaseMask: bucket.summary.phaseMask,
+  typeMask: bucket.summary.typeMask,
+  rawBytes: bucket.rawBytes,
+});
+
+const sortChanged = (changed: ChangedBucket[]): ChangedBucket[] => changed.sort((a, b) => a.index - b.index);

@@ -2,12 +2,15 @@
  * The scheduled renewer (invariant 3): keeps the current version of every
  * workflow far from expiry, idle and completed ones included. It finds the
  * workflows through the lease index, never by scanning the table, and
- * extends the leases of the current version's chunks, manifest (and its
- * base) and history entry, then the record's lease, conditionally on the
- * version: a commit in between set its own.
+ * extends the leases of every item of the current version (`leases.ts`),
+ * then the record's lease, conditionally on the version: a commit in
+ * between set its own.
  */
+import { VersionMissingError } from './errors.ts';
+import { renewVersion } from './leases.ts';
 import { epochSeconds, type Retention } from './retention.ts';
 import type { LeaseEntry, Page, WorkflowStore } from './store.ts';
+import type { VersionReader } from './version-reader.ts';
 
 export interface RenewReport {
   readonly examined: number;
@@ -23,6 +26,7 @@ type RenewOutcome = 'renewed' | 'skipped' | 'missing';
 export class Renewer {
   constructor(
     private readonly store: WorkflowStore,
+    private readonly reader: VersionReader,
     private readonly retention: Retention,
     private readonly now: () => number,
   ) {}
@@ -64,12 +68,17 @@ export class Renewer {
   ): Promise<{ outcome: RenewOutcome; writeUnits: number }> {
     const record = await this.store.getRecord(uid);
     if (!record || record.leaseExpiresAt >= renewBefore) return { outcome: 'skipped', writeUnits: 0 };
-    const manifest = await this.store.getManifest(uid, record.nodeStatusVersion);
-    if (!manifest) return { outcome: 'missing', writeUnits: 0 };
-    const renewedChunks = await this.store.renewChunks(uid, manifest.chunks, expiresAt);
-    const renewedManifest = await this.store.renewManifest(manifest, expiresAt);
-    const writeUnits = renewedChunks.writeUnits + (renewedManifest?.writeUnits ?? 0);
-    if (renewedChunks.missing.length > 0 || !renewedManifest) return { outcome: 'missing', writeUnits };
+    let version: Awaited<ReturnType<VersionReader['locate']>>;
+    try {
+      // An inline version's buckets live in the record; its manifest keeps the copy a reader by id needs.
+      version = await this.reader.locate({ ...record, inline: undefined }, record.nodeStatusVersion);
+    } catch (error) {
+      if (error instanceof VersionMissingError) return { outcome: 'missing', writeUnits: 0 };
+      throw error;
+    }
+    const renewed = await renewVersion(this.store, uid, version, expiresAt);
+    const { writeUnits } = renewed;
+    if (renewed.missing) return { outcome: 'missing', writeUnits };
     // Conditional on the version: a commit in between set its own lease.
     const renewedRecord = await this.store.renewRecordLease(uid, record.nodeStatusVersion, expiresAt);
     return { outcome: 'renewed', writeUnits: writeUnits + (renewedRecord ? 1 : 0) };

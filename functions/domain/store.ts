@@ -63,6 +63,66 @@ export interface ManifestDelta {
   readonly changedIndexes: readonly number[];
 }
 
+/**
+ * Where a log entry is stored: the resourceVersion of the commit that wrote
+ * it, and a tag its writer drew at random, so that two writers racing for
+ * the same resourceVersion never write the same item.
+ */
+export interface EntryKey {
+  readonly seq: number;
+  readonly tag: string;
+}
+
+/** What a delta's chain stands on: a snapshot entry, or a version stored in the chunk layout. */
+export type LogBase =
+  | { readonly kind: 'snapshot'; readonly key: EntryKey }
+  | { readonly kind: 'manifest'; readonly nodeStatusVersion: string };
+
+/**
+ * One item of the log layout (`log-codec.ts` has its payload formats). A
+ * snapshot holds a whole version: its bucket table (each bucket's chunk id,
+ * masks and size) and the pages its buckets are stored in. A delta holds
+ * only what one commit changed: the changed buckets' new chunk ids and the
+ * changed nodes, field by field. A version is its entry, its parents back
+ * to the chain's base, and that base. Immutable, like every item of the
+ * versions table.
+ */
+export interface LogEntry {
+  readonly uid: string;
+  readonly key: EntryKey;
+  readonly kind: 'snapshot' | 'delta';
+  readonly nodeStatusVersion: string;
+  /** The version the record pointed at when this entry was written (the history chain). */
+  readonly parentVersion?: string;
+  /** A delta: the entry of the version it changes; absent on the first delta on a chunk-layout base. */
+  readonly parent?: EntryKey;
+  /** A delta: the base of its chain. */
+  readonly base?: LogBase;
+  /** Sequence number of the chain's first entry: where a read of the chain starts. */
+  readonly chainStart: number;
+  /** Codec of the node change of a delta (its dictionary). */
+  readonly codec: string;
+  readonly bucketCount: number;
+  readonly nodeCount: number;
+  readonly rawBytes: number;
+  /** Stored bytes of the whole version: its base's pages or chunks and its chain's entries. */
+  readonly storedBytes: number;
+  readonly phaseCounts?: PhaseCounts;
+  readonly createdAt: string;
+  /** Epoch seconds; the TTL attribute. */
+  readonly expiresAt: number;
+  /** The packed payload (see `log-codec.ts`). */
+  readonly data: Uint8Array;
+}
+
+/** A version-id lookup item of the log layout: which entry a version is. */
+export interface LogVersionRef {
+  readonly nodeStatusVersion: string;
+  readonly key: EntryKey;
+  readonly chainStart: number;
+  readonly expiresAt: number;
+}
+
 /** The workflow record: the one item whose conditional update commits a change. */
 export interface WorkflowRecord {
   readonly uid: string;
@@ -91,11 +151,13 @@ export interface WorkflowRecord {
   readonly codec: string;
   /** Copy of the current version's compressed buckets when stored inline: one read hydrates it. */
   readonly inline?: readonly Uint8Array[];
+  /** Set when the current version is stored in the log layout: its entry and where its chain starts. */
+  readonly log?: { readonly head: EntryKey; readonly chainStart: number };
 }
 
 export type WorkflowSummary = Omit<
   WorkflowRecord,
-  'inline' | 'leaseExpiresAt' | 'codec' | 'previousNodeStatusVersion'
+  'inline' | 'leaseExpiresAt' | 'codec' | 'previousNodeStatusVersion' | 'log'
 >;
 
 export interface StoredChunk {
@@ -128,9 +190,9 @@ export interface VersionSummary {
   readonly parentVersion?: string;
 }
 
+/** A workflow the lease index lists: which one, and when the lease of its current version ends. */
 export interface LeaseEntry {
   readonly uid: string;
-  readonly nodeStatusVersion: string;
   readonly leaseExpiresAt: number;
 }
 
@@ -240,4 +302,31 @@ export interface WorkflowStore {
   listUploadParts(uid: string, uploadId: string): Promise<UploadPart[]>;
   /** Sets the record's lease if it still points at `nodeStatusVersion`. */
   renewRecordLease(uid: string, nodeStatusVersion: string, leaseExpiresAt: number): Promise<boolean>;
+  /**
+   * Puts a log entry and the lookup item of its version (both immutable; a
+   * writer's tag makes every key its own).
+   */
+  putLogEntry(entry: LogEntry): Promise<WriteCost>;
+  /**
+   * The entries from sequence number `chainStart` up to and including
+   * `head`, in key order: the chain of the version `head` is, and any entry
+   * of another writer in between (an orphan), which the caller skips by
+   * following parents. Eventually consistent unless `consistent`.
+   */
+  getLogEntries(uid: string, chainStart: number, head: EntryKey, consistent: boolean): Promise<LogEntry[]>;
+  /** The entries a version id was written as, newest first (usually one). */
+  findLogVersion(uid: string, nodeStatusVersion: string): Promise<LogVersionRef[]>;
+  /** Log entries newest first, without their payload: what `GET .../versions` lists. */
+  listLogVersions(uid: string, limit: number): Promise<VersionSummary[]>;
+  /**
+   * Raises `expiresAt` of log entries and of version lookup items (never
+   * lowers it, never creates an item); returns the entries and lookups that
+   * no longer exist.
+   */
+  renewLogItems(
+    uid: string,
+    entries: readonly EntryKey[],
+    lookups: readonly { readonly nodeStatusVersion: string; readonly key: EntryKey }[],
+    expiresAt: number,
+  ): Promise<WriteCost & { missing: number }>;
 }

@@ -33,6 +33,8 @@ import {
   UploadNotFoundError,
   ValidationError,
   VersionGoneError,
+  VersionMissingError,
+  VersionNotFoundError,
   WorkflowNotFoundError,
 } from './errors.ts';
 import { type NodeMap, validateNode, workflowPhaseOf } from './nodes.ts';
@@ -47,7 +49,21 @@ import type {
   WorkflowStore,
 } from './store.ts';
 import { addCounts, type PhaseCounts, sumCounts, summarize } from './summaries.ts';
-import type { VersionReader } from './version-reader.ts';
+import type { BucketInfo, LoadedVersion, VersionReader } from './version-reader.ts';
+
+/** A located version's node count, raw bytes and phase counts. */
+function totalsOf(version: LoadedVersion): {
+  nodeCount: number;
+  rawBytes: number;
+  phaseCounts?: PhaseCounts | undefined;
+} {
+  const source = version.manifest ?? version.log?.head;
+  return {
+    nodeCount: source?.nodeCount ?? 0,
+    rawBytes: source?.rawBytes ?? 0,
+    phaseCounts: source?.phaseCounts,
+  };
+}
 
 export interface BeginUploadInput {
   readonly uid: string;
@@ -76,7 +92,18 @@ export interface UploadPartResult {
 /** Where a finished upload's bucket comes from. */
 type Source =
   | { readonly kind: 'uploaded'; readonly bucket: UploadedBucket }
-  | { readonly kind: 'base'; readonly chunk: ManifestChunk };
+  | { readonly kind: 'base'; readonly chunk: BucketInfo };
+
+/** An upload's plan: where each bucket comes from, and the base version they are read from. */
+export type UploadPlan = VersionPlan & {
+  readonly sources: readonly Source[];
+  readonly base?: LoadedVersion;
+  /**
+   * True when every bucket is a stored chunk (uploaded, or the base's in the
+   * chunk layout): the staged chunks can become the version as they are.
+   */
+  readonly staged: boolean;
+};
 
 export interface UploadSettings extends RetryPolicy {
   readonly codec: CodecOptions;
@@ -105,10 +132,9 @@ export class Uploads {
     }
     const bucketCount = bucketCountFor(input.nodeCount, this.settings.codec);
     const record = await this.store.getRecord(input.uid);
-    const manifest =
-      record && !record.inline
-        ? await this.store.getManifest(record.uid, record.nodeStatusVersion)
-        : undefined;
+    const current =
+      record && !record.inline ? await this.reader.locate(record, record.nodeStatusVersion) : undefined;
+    const base = current?.buckets && current.bucketCount === bucketCount ? current.buckets : undefined;
     const nowMs = this.settings.now();
     const upload: Upload = {
       uid: input.uid,
@@ -119,9 +145,7 @@ export class Uploads {
       ...(input.message === undefined ? {} : { message: input.message }),
       nodeCount: input.nodeCount,
       bucketCount,
-      ...(manifest && manifest.bucketCount === bucketCount
-        ? { baseVersion: manifest.nodeStatusVersion }
-        : {}),
+      ...(record && base ? { baseVersion: record.nodeStatusVersion } : {}),
       createdAt: new Date(nowMs).toISOString(),
       // An upload has R to be committed; its chunks, born with 2R, outlive it.
       expiresAt: epochSeconds(nowMs) + this.retention.retentionSeconds,
@@ -129,9 +153,7 @@ export class Uploads {
     await this.store.putUpload(upload);
     return {
       upload,
-      ...(upload.baseVersion && manifest
-        ? { baseChunkIds: manifest.chunks.map((chunk) => chunk.chunkId) }
-        : {}),
+      ...(upload.baseVersion && base ? { baseChunkIds: base.map((bucket) => bucket.chunkId) } : {}),
     };
   }
 
@@ -209,15 +231,15 @@ export class Uploads {
    * node count the bucket count was chosen for, so the version id is the one
    * any writer of the same map computes.
    */
-  async plan(upload: Upload): Promise<VersionPlan & { readonly sources: readonly Source[] }> {
+  async plan(upload: Upload): Promise<UploadPlan> {
     const byIndex = new Map<number, UploadedBucket>();
     for (const part of await this.store.listUploadParts(upload.uid, upload.uploadId)) {
       for (const bucket of part.buckets) byIndex.set(bucket.index, bucket);
     }
-    let base: Manifest | undefined;
+    let base: LoadedVersion | undefined;
     if (byIndex.size < upload.bucketCount) {
-      base = upload.baseVersion ? await this.store.getManifest(upload.uid, upload.baseVersion) : undefined;
-      if (!base) {
+      base = upload.baseVersion ? await this.locateBase(upload.uid, upload.baseVersion) : undefined;
+      if (!base?.buckets) {
         const missing = Array.from({ length: upload.bucketCount }, (_, index) => index).find(
           (index) => !byIndex.has(index),
         );
@@ -227,11 +249,12 @@ export class Uploads {
         );
       }
     }
+    const baseBuckets = base?.buckets ?? [];
     const sources: Source[] = Array.from({ length: upload.bucketCount }, (_, index) => {
       const bucket = byIndex.get(index);
       return bucket
         ? { kind: 'uploaded', bucket }
-        : { kind: 'base', chunk: (base as Manifest).chunks[index] as ManifestChunk };
+        : { kind: 'base', chunk: baseBuckets[index] as BucketInfo };
     });
     let nodeCount = sources.reduce(
       (sum, source) => sum + (source.kind === 'uploaded' ? source.bucket.nodeCount : 0),
@@ -244,27 +267,22 @@ export class Uploads {
     let phaseCounts: PhaseCounts | undefined = sumCounts(
       sources.flatMap((source) => (source.kind === 'uploaded' ? [source.bucket.phaseCounts] : [])),
     );
-    if (base) {
+    if (base && upload.baseVersion) {
       // What the base buckets that were replaced held: read them (as many as the buckets sent).
       const replaced = sources.flatMap((source, index) => (source.kind === 'uploaded' ? [index] : []));
-      const loaded = { current: false, manifest: base, codec: base.codec, bucketCount: base.bucketCount };
-      const replacedBuckets = await this.reader.readBuckets(
-        upload.uid,
-        base.nodeStatusVersion,
-        loaded,
-        replaced,
-      );
-      nodeCount += base.nodeCount;
-      rawBytes += base.rawBytes;
+      const replacedBuckets = await this.reader.readBuckets(upload.uid, upload.baseVersion, base, replaced);
+      const totals = totalsOf(base);
+      nodeCount += totals.nodeCount;
+      rawBytes += totals.rawBytes;
       for (const bucket of replacedBuckets.values()) {
         nodeCount -= Object.keys(bucket.nodes).length;
         rawBytes -= bucket.rawBytes;
       }
       phaseCounts =
-        base.phaseCounts === undefined
+        totals.phaseCounts === undefined
           ? undefined
           : addCounts(
-              addCounts(phaseCounts, base.phaseCounts),
+              addCounts(phaseCounts, totals.phaseCounts),
               sumCounts([...replacedBuckets.values()].map((bucket) => summarize(bucket.nodes).phaseCounts)),
               -1,
             );
@@ -274,15 +292,18 @@ export class Uploads {
         `the upload's buckets hold ${nodeCount} nodes, but it began with nodeCount ${upload.nodeCount}: begin a new upload with nodeCount ${nodeCount}`,
       );
     }
-    const entries: PlanEntry[] = sources.map((source) =>
-      source.kind === 'uploaded'
-        ? { kind: 'staged', chunk: source.bucket }
-        : { kind: 'staged', chunk: source.chunk },
-    );
+    const staged = base === undefined || base.manifest !== undefined;
+    const entries: PlanEntry[] = staged
+      ? sources.map((source) =>
+          source.kind === 'uploaded'
+            ? { kind: 'staged', chunk: source.bucket }
+            : { kind: 'staged', chunk: source.chunk as ManifestChunk },
+        )
+      : [];
     return {
-      ...(base ? { previous: base } : {}),
+      ...(base?.manifest ? { previous: base.manifest } : {}),
       nodeStatusVersion: versionIdOf(
-        entries.map((entry) => (entry as { chunk: ManifestChunk }).chunk.chunkId),
+        sources.map((source) => (source.kind === 'uploaded' ? source.bucket.chunkId : source.chunk.chunkId)),
       ),
       bucketCount: upload.bucketCount,
       nodeCount,
@@ -290,32 +311,51 @@ export class Uploads {
       ...(phaseCounts === undefined ? {} : { phaseCounts }),
       entries,
       sources,
+      ...(base ? { base } : {}),
+      staged,
     };
   }
 
+  /** The version an upload began from, as located; undefined when it is gone or the workflow too. */
+  private async locateBase(uid: string, nodeStatusVersion: string): Promise<LoadedVersion | undefined> {
+    const record = await this.store.getRecord(uid);
+    if (!record) return undefined;
+    try {
+      return await this.reader.locate({ ...record, inline: undefined }, nodeStatusVersion);
+    } catch (error) {
+      if (error instanceof VersionNotFoundError || error instanceof VersionMissingError) return undefined;
+      throw error;
+    }
+  }
+
   /** Every node of a planned upload, for the commit that must merge them node by node. */
-  async hydrate(upload: Upload, plan: VersionPlan): Promise<NodeMap> {
-    const chunks = plan.entries.map((entry) => (entry as { chunk: ManifestChunk }).chunk);
+  async hydrate(upload: Upload, plan: UploadPlan): Promise<NodeMap> {
+    const uploaded = plan.sources.flatMap((source) => (source.kind === 'uploaded' ? [source.bucket] : []));
     const manifest: Manifest = {
       uid: upload.uid,
       nodeStatusVersion: plan.nodeStatusVersion,
       codec: this.settings.codec.codec,
-      bucketCount: plan.bucketCount,
+      bucketCount: uploaded.length,
       nodeCount: plan.nodeCount,
       rawBytes: plan.rawBytes,
       storedBytes: 0,
       createdAt: upload.createdAt,
       expiresAt: upload.expiresAt,
-      chunks,
+      chunks: uploaded,
     };
-    const buckets = await this.reader.readBuckets(upload.uid, plan.nodeStatusVersion, {
+    const nodes: NodeMap = {};
+    const fromParts = await this.reader.readBuckets(upload.uid, plan.nodeStatusVersion, {
       current: false,
       manifest,
       codec: this.settings.codec.codec,
-      bucketCount: plan.bucketCount,
+      bucketCount: uploaded.length,
     });
-    const nodes: NodeMap = {};
-    for (const bucket of buckets.values()) Object.assign(nodes, bucket.nodes);
+    for (const bucket of fromParts.values()) Object.assign(nodes, bucket.nodes);
+    const fromBase = plan.sources.flatMap((source, index) => (source.kind === 'base' ? [index] : []));
+    if (plan.base && upload.baseVersion && fromBase.length > 0) {
+      const buckets = await this.reader.readBuckets(upload.uid, upload.baseVersion, plan.base, fromBase);
+      for (const bucket of buckets.values()) Object.assign(nodes, bucket.nodes);
+    }
     return nodes;
   }
 
@@ -336,7 +376,7 @@ export class Uploads {
    */
   async commitStaged(
     upload: Upload,
-    plan: VersionPlan,
+    plan: UploadPlan,
     conditions: { readonly ifMatch?: string; readonly ifNoneMatch?: boolean; readonly reapply?: boolean },
   ) {
     const fields = (record: WorkflowRecord | undefined): RecordFields => ({
@@ -376,13 +416,14 @@ export class Uploads {
           }
           return 'slow' as const;
         }
-        if (record?.shutdown) return 'slow' as const;
+        // A base in the log layout has no chunk per bucket to point at: merge node by node.
+        if (record?.shutdown || !plan.staged) return 'slow' as const;
         if (record && record.nodeStatusVersion === plan.nodeStatusVersion) {
           const outcome = await this.committer.commit(upload.uid, record, fields(record), 'unchanged');
           return outcome === 'conflict' ? outcome : { ...outcome, reapplied: false };
         }
         const current =
-          record && !record.inline
+          record && !record.inline && !record.log
             ? await this.store.getManifest(record.uid, record.nodeStatusVersion)
             : undefined;
         const known = new Map((current?.chunks ?? []).map((chunk) => [chunk.chunkId, chunk]));

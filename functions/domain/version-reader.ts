@@ -1,15 +1,61 @@
 /**
- * Reading a version: where its buckets live (inline in the record, or behind
- * its manifest) and the decoded buckets, all or some. Readers follow the
- * pointer they read and never filter by `expiresAt` (invariant 4); a missing
- * item of a version the record points at is a VersionMissingError, never an
- * empty node map.
+ * Reading a version: where its buckets live and the decoded buckets, all or
+ * some. A version is stored in one of three ways:
+ *
+ * - inline in the record (and in its manifest), when it is small;
+ * - in the chunk layout: a manifest listing one chunk per bucket;
+ * - in the log layout: a log entry, its parents back to the base of its
+ *   chain (a snapshot of pages, or a chunk-layout version), each delta in
+ *   the chain carrying the nodes it changed (`log-codec.ts`).
+ *
+ * Readers follow the pointer they read and never filter by `expiresAt`
+ * (invariant 4); a missing item of a version the record points at is a
+ * VersionMissingError, never an empty node map.
  */
-import { decodeChunk } from './codec.ts';
+import { bucketOf, decodeChunk, inflateWith } from './codec.ts';
 import { VersionMissingError, VersionNotFoundError, WorkflowNotFoundError } from './errors.ts';
-import type { NodeMap } from './nodes.ts';
+import {
+  applyStoredChangeTo,
+  type BucketInfo,
+  type PageRef,
+  type SnapshotTables,
+  unpackDeltaBuckets,
+  unpackDeltaChange,
+  unpackSnapshot,
+} from './log-codec.ts';
+import type { NodeChange, NodeMap } from './nodes.ts';
 import { epochSeconds } from './retention.ts';
-import type { Manifest, ManifestChunk, WorkflowRecord, WorkflowStore } from './store.ts';
+import type {
+  ChunkRef,
+  EntryKey,
+  FetchedChunk,
+  LogEntry,
+  Manifest,
+  ManifestChunk,
+  WorkflowRecord,
+  WorkflowStore,
+} from './store.ts';
+
+export type { BucketInfo };
+
+/** A log-layout version as located: its chain, its base, and each bucket's chunk id. */
+export interface LoadedLog {
+  readonly head: LogEntry;
+  /** The chain's deltas after its base, oldest first (the head last, when it is a delta). */
+  readonly deltas: readonly LogEntry[];
+  /** The base, when it is a snapshot entry. */
+  readonly snapshot?: { readonly entry: LogEntry; readonly tables: SnapshotTables };
+  /** The base, when it is a version of the chunk layout. */
+  readonly manifestBase?: Manifest;
+  /** Stored bytes of the deltas' items: what every read of the chain reads. */
+  readonly deltaBytes: number;
+  /** Stored bytes of the base (pages or chunks). */
+  readonly baseBytes: number;
+  /** Each delta's changed buckets, in chain order (what decides whether a read needs its nodes). */
+  readonly changedBuckets: ReadonlyMap<LogEntry, ReadonlySet<number>>;
+  /** Each delta's node change, decoded once per located version, when a read needed it. */
+  readonly changes: Map<LogEntry, NodeChange>;
+}
 
 /** A version as located: where its buckets live. */
 export interface LoadedVersion {
@@ -17,8 +63,11 @@ export interface LoadedVersion {
   readonly current: boolean;
   readonly manifest?: Manifest;
   readonly inline?: readonly Uint8Array[];
+  readonly log?: LoadedLog;
   readonly codec: string;
   readonly bucketCount: number;
+  /** What is known of each bucket without reading it; absent for an inline version. */
+  readonly buckets?: readonly BucketInfo[];
 }
 
 /** One decoded bucket: a fresh copy the caller may change, with its sizes. */
@@ -26,6 +75,33 @@ export interface DecodedBucket {
   readonly nodes: NodeMap;
   readonly rawBytes: number;
   readonly storedBytes: number;
+}
+
+export const entryKeyText = (key: EntryKey): string => `${key.seq}#${key.tag}`;
+
+/** A chunk-layout version as located. */
+export const manifestVersion = (manifest: Manifest, current: boolean): LoadedVersion => ({
+  current,
+  manifest,
+  ...(manifest.inline ? { inline: manifest.inline } : {}),
+  codec: manifest.codec,
+  bucketCount: manifest.bucketCount,
+  ...(manifest.inline ? {} : { buckets: manifest.chunks }),
+});
+
+/** The entries of a version's chain, from `head` back to its base, oldest first; undefined if one is missing. */
+function chainOf(entries: readonly LogEntry[], head: EntryKey): LogEntry[] | undefined {
+  const byKey = new Map(entries.map((entry) => [entryKeyText(entry.key), entry]));
+  const chain: LogEntry[] = [];
+  let key: EntryKey | undefined = head;
+  while (key) {
+    const entry = byKey.get(entryKeyText(key));
+    if (!entry) return undefined;
+    chain.push(entry);
+    if (entry.kind === 'snapshot') break;
+    key = entry.parent;
+  }
+  return chain.reverse();
 }
 
 export class VersionReader {
@@ -40,25 +116,91 @@ export class VersionReader {
     return record;
   }
 
-  /** Where a version's buckets live: inline in the record, or behind its manifest. */
+  /** Where a version's buckets live: inline in the record, behind its manifest, or in a log chain. */
   async locate(record: WorkflowRecord, nodeStatusVersion: string): Promise<LoadedVersion> {
-    if (nodeStatusVersion === record.nodeStatusVersion && record.inline) {
+    const current = nodeStatusVersion === record.nodeStatusVersion;
+    if (current && record.inline) {
       return { current: true, inline: record.inline, codec: record.codec, bucketCount: record.inline.length };
     }
-    const manifest = await this.store.getManifest(record.uid, nodeStatusVersion);
-    if (!manifest) {
-      // The record points here, so this is data loss, not a bad id.
-      if (nodeStatusVersion === record.nodeStatusVersion)
-        throw new VersionMissingError(record.uid, nodeStatusVersion, []);
-      throw new VersionNotFoundError(record.uid, nodeStatusVersion);
+    if (current && record.log) {
+      const loaded = await this.loadLog(record.uid, record.log.head, record.log.chainStart, true);
+      if (loaded === 'missing') throw new VersionMissingError(record.uid, nodeStatusVersion, []);
+      return loaded;
     }
-    return {
-      current: nodeStatusVersion === record.nodeStatusVersion,
-      manifest,
-      ...(manifest.inline ? { inline: manifest.inline } : {}),
-      codec: manifest.codec,
-      bucketCount: manifest.bucketCount,
+    if (current) {
+      const manifest = await this.store.getManifest(record.uid, nodeStatusVersion);
+      // The record points here, so this is data loss, not a bad id.
+      if (!manifest) throw new VersionMissingError(record.uid, nodeStatusVersion, []);
+      return manifestVersion(manifest, true);
+    }
+    const [refs, manifest] = await Promise.all([
+      this.store.findLogVersion(record.uid, nodeStatusVersion),
+      this.store.getManifest(record.uid, nodeStatusVersion),
+    ]);
+    for (const ref of refs) {
+      const loaded = await this.loadLog(record.uid, ref.key, ref.chainStart, false);
+      if (loaded !== 'missing') return loaded;
+    }
+    if (manifest) return manifestVersion(manifest, false);
+    throw new VersionNotFoundError(record.uid, nodeStatusVersion);
+  }
+
+  /** A log-layout version from its head entry, or 'missing' when an item of it is gone. */
+  private async loadLog(
+    uid: string,
+    head: EntryKey,
+    chainStart: number,
+    current: boolean,
+  ): Promise<LoadedVersion | 'missing'> {
+    // Entries are immutable: an eventually consistent read can miss one written
+    // just before a commit, never return a wrong one; read again consistently then.
+    let chain = chainOf(await this.store.getLogEntries(uid, chainStart, head, false), head);
+    if (!chain) chain = chainOf(await this.store.getLogEntries(uid, chainStart, head, true), head);
+    if (!chain) return 'missing';
+    const first = chain[0] as LogEntry;
+    const headEntry = chain.at(-1) as LogEntry;
+    const deltas = chain.filter((entry) => entry.kind === 'delta');
+    let buckets: BucketInfo[];
+    let snapshot: LoadedLog['snapshot'];
+    let manifestBase: Manifest | undefined;
+    let baseBytes: number;
+    if (first.kind === 'snapshot') {
+      const tables = unpackSnapshot(first.data);
+      snapshot = { entry: first, tables };
+      buckets = [...tables.buckets];
+      baseBytes = tables.pages.reduce((sum, page) => sum + page.storedBytes, 0) + first.data.length;
+    } else {
+      const base = first.base;
+      if (base?.kind !== 'manifest') return 'missing';
+      manifestBase = await this.store.getManifest(uid, base.nodeStatusVersion);
+      if (!manifestBase || manifestBase.inline) return 'missing';
+      buckets = [...manifestBase.chunks];
+      baseBytes = manifestBase.storedBytes;
+    }
+    let deltaBytes = 0;
+    const changedBuckets = new Map<LogEntry, Set<number>>();
+    for (const delta of deltas) {
+      deltaBytes += delta.data.length;
+      const indexes = new Set<number>();
+      for (const changed of unpackDeltaBuckets(delta.data)) {
+        const { index, ...info } = changed;
+        const estimate = buckets[index]?.storedBytes ?? 0;
+        buckets[index] = { ...info, storedBytes: estimate };
+        indexes.add(index);
+      }
+      changedBuckets.set(delta, indexes);
+    }
+    const log: LoadedLog = {
+      head: headEntry,
+      deltas,
+      ...(snapshot ? { snapshot } : {}),
+      ...(manifestBase ? { manifestBase } : {}),
+      deltaBytes,
+      baseBytes,
+      changedBuckets,
+      changes: new Map(),
     };
+    return { current, log, codec: headEntry.codec, bucketCount: headEntry.bucketCount, buckets };
   }
 
   /** Decoded buckets of a located version, all or the given indexes. */
@@ -77,21 +219,10 @@ export class VersionReader {
       }
       return out;
     }
+    if (version.log) return this.readLogBuckets(uid, nodeStatusVersion, version, version.log, wanted);
     const manifest = version.manifest as Manifest;
     const refs = wanted.map((index) => manifest.chunks[index] as ManifestChunk);
-    const unique = [...new Map(refs.map((ref) => [ref.chunkId, ref])).values()];
-    const { found, missing } = await this.store.getChunks(uid, unique);
-    if (missing.length > 0) {
-      // A superseded version past its own lease has simply expired; anything else is data loss.
-      const lease = manifest.chunks.reduce(
-        (min, chunk) => Math.min(min, chunk.leaseExpiresAt),
-        Math.min(manifest.expiresAt, manifest.base?.expiresAt ?? manifest.expiresAt),
-      );
-      if (!version.current && lease <= epochSeconds(this.now())) {
-        throw new VersionNotFoundError(uid, nodeStatusVersion);
-      }
-      throw new VersionMissingError(uid, nodeStatusVersion, missing);
-    }
+    const found = await this.fetchChunks(uid, nodeStatusVersion, version, refs);
     for (const index of wanted) {
       const chunkId = (manifest.chunks[index] as ManifestChunk).chunkId;
       const chunk = found.get(chunkId);
@@ -105,10 +236,170 @@ export class VersionReader {
   /** Every node of a version, current or superseded within retention. */
   async readAllNodes(record: WorkflowRecord, nodeStatusVersion: string): Promise<NodeMap> {
     const version = await this.locate(record, nodeStatusVersion);
+    if (version.log?.snapshot) return this.readLogMap(record.uid, nodeStatusVersion, version, version.log);
     const buckets = await this.readBuckets(record.uid, nodeStatusVersion, version);
     if (buckets.size === 1) return (buckets.values().next().value as DecodedBucket).nodes;
     const nodes: NodeMap = {};
     for (const bucket of buckets.values()) Object.assign(nodes, bucket.nodes);
     return nodes;
   }
+
+  /** Chunks by id; a missing one is an expired superseded version (404) or data loss. */
+  private async fetchChunks(
+    uid: string,
+    nodeStatusVersion: string,
+    version: LoadedVersion,
+    refs: readonly ChunkRef[],
+  ): Promise<Map<string, FetchedChunk>> {
+    const unique = [...new Map(refs.map((ref) => [ref.chunkId, ref])).values()];
+    const { found, missing } = await this.store.getChunks(uid, unique);
+    if (missing.length > 0) {
+      if (!version.current && leaseOf(version) <= epochSeconds(this.now())) {
+        throw new VersionNotFoundError(uid, nodeStatusVersion);
+      }
+      throw new VersionMissingError(uid, nodeStatusVersion, missing);
+    }
+    return found;
+  }
+
+  /** The base's content of the wanted buckets, then every delta of the chain applied in order. */
+  private async readLogBuckets(
+    uid: string,
+    nodeStatusVersion: string,
+    version: LoadedVersion,
+    log: LoadedLog,
+    wanted: readonly number[],
+  ): Promise<Map<number, DecodedBucket>> {
+    const nodesOf = new Map<number, NodeMap>();
+    // A chunk-layout base knows no canonical sizes: its decoded chunks tell them.
+    const baseRawBytes = new Map<number, number>();
+    if (log.snapshot) {
+      const { pages } = log.snapshot.tables;
+      const pageOf = (index: number) => findPage(pages, index);
+      const needed = [...new Set(wanted.map(pageOf))];
+      const found = await this.fetchChunks(uid, nodeStatusVersion, version, needed);
+      const wantedSet = new Set(wanted);
+      for (const page of needed) {
+        const chunk = found.get(page.chunkId) as FetchedChunk;
+        const raw = inflateWith(chunk.codec, chunk.data);
+        let offset = 0;
+        for (let index = page.firstBucket; index < page.firstBucket + page.bucketCount; index++) {
+          const size = log.snapshot.tables.buckets[index]?.rawBytes ?? 0;
+          if (wantedSet.has(index)) {
+            nodesOf.set(index, JSON.parse(raw.toString('utf8', offset, offset + size)) as NodeMap);
+          }
+          offset += size;
+        }
+        if (offset !== raw.length) throw new VersionMissingError(uid, nodeStatusVersion, [page.chunkId]);
+      }
+    } else {
+      const manifest = log.manifestBase as Manifest;
+      const refs = wanted.map((index) => manifest.chunks[index] as ManifestChunk);
+      const found = await this.fetchChunks(uid, nodeStatusVersion, version, refs);
+      for (const index of wanted) {
+        const chunk = found.get((manifest.chunks[index] as ManifestChunk).chunkId) as FetchedChunk;
+        const decoded = decodeChunk(chunk.codec, chunk.data);
+        nodesOf.set(index, decoded.nodes);
+        baseRawBytes.set(index, decoded.rawBytes);
+      }
+    }
+    // A delta's node change touches only its changed buckets: one that changed none of the
+    // wanted ones is not even inflated.
+    const { bucketCount } = version;
+    for (const delta of log.deltas) {
+      const changed = log.changedBuckets.get(delta);
+      if (changed && !wanted.some((index) => changed.has(index))) continue;
+      applyStoredChangeTo(this.changeOf(log, delta), (id) => nodesOf.get(bucketOf(id, bucketCount)));
+    }
+    const out = new Map<number, DecodedBucket>();
+    for (const index of wanted) {
+      const info = version.buckets?.[index];
+      out.set(index, {
+        nodes: nodesOf.get(index) as NodeMap,
+        rawBytes: info?.rawBytes ?? baseRawBytes.get(index) ?? 0,
+        storedBytes: info?.storedBytes ?? 0,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * A whole log-layout version in one parse: every page's buckets joined into
+   * one JSON object (buckets hold disjoint ids), then each delta applied to
+   * it. Parsing 1,024 buckets one by one and merging them costs about a
+   * third more.
+   */
+  private async readLogMap(
+    uid: string,
+    nodeStatusVersion: string,
+    version: LoadedVersion,
+    log: LoadedLog,
+  ): Promise<NodeMap> {
+    const { tables } = log.snapshot as NonNullable<LoadedLog['snapshot']>;
+    const found = await this.fetchChunks(uid, nodeStatusVersion, version, tables.pages);
+    const pieces: Buffer[] = [Buffer.from('{')];
+    let empty = true;
+    for (const page of tables.pages) {
+      const chunk = found.get(page.chunkId) as FetchedChunk;
+      const raw = inflateWith(chunk.codec, chunk.data);
+      let offset = 0;
+      for (let index = page.firstBucket; index < page.firstBucket + page.bucketCount; index++) {
+        const size = tables.buckets[index]?.rawBytes ?? 0;
+        // A bucket's text is `{...}`: its members, without the braces, join the others'.
+        if (size > 2) {
+          if (!empty) pieces.push(Buffer.from(','));
+          pieces.push(raw.subarray(offset + 1, offset + size - 1));
+          empty = false;
+        }
+        offset += size;
+      }
+      if (offset !== raw.length) throw new VersionMissingError(uid, nodeStatusVersion, [page.chunkId]);
+    }
+    pieces.push(Buffer.from('}'));
+    const nodes = JSON.parse(Buffer.concat(pieces).toString('utf8')) as NodeMap;
+    for (const delta of log.deltas) applyStoredChangeTo(this.changeOf(log, delta), () => nodes);
+    return nodes;
+  }
+
+  private changeOf(log: LoadedLog, delta: LogEntry): NodeChange {
+    let change = log.changes.get(delta);
+    if (!change) {
+      change = unpackDeltaChange(delta.data, delta.codec);
+      log.changes.set(delta, change);
+    }
+    return change;
+  }
 }
+
+/** The page holding bucket `index` (pages cover consecutive buckets, in order). */
+function findPage(pages: readonly PageRef[], index: number): PageRef {
+  let low = 0;
+  let high = pages.length - 1;
+  while (low < high) {
+    const middle = (low + high + 1) >> 1;
+    if ((pages[middle] as PageRef).firstBucket <= index) low = middle;
+    else high = middle - 1;
+  }
+  return pages[low] as PageRef;
+}
+
+/** The lowest lease any item of a located version had when it was written (epoch seconds). */
+export function leaseOf(version: LoadedVersion): number {
+  if (version.log) {
+    const { log } = version;
+    let lease = Math.min(...log.deltas.map((delta) => delta.expiresAt), log.head.expiresAt);
+    if (log.snapshot) {
+      lease = Math.min(lease, log.snapshot.entry.expiresAt);
+      for (const page of log.snapshot.tables.pages) lease = Math.min(lease, page.leaseExpiresAt);
+    }
+    if (log.manifestBase) lease = Math.min(lease, manifestLease(log.manifestBase));
+    return lease;
+  }
+  return version.manifest ? manifestLease(version.manifest) : Number.POSITIVE_INFINITY;
+}
+
+const manifestLease = (manifest: Manifest): number =>
+  manifest.chunks.reduce(
+    (min, chunk) => Math.min(min, chunk.leaseExpiresAt),
+    Math.min(manifest.expiresAt, manifest.base?.expiresAt ?? manifest.expiresAt),
+  );

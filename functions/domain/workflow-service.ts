@@ -181,7 +181,7 @@ export class WorkflowService {
       codec,
       now,
     });
-    this.renewer = new Renewer(store, retention, now);
+    this.renewer = new Renewer(store, this.reader, retention, now);
     this.pages = new NodePageReader(this.reader, toSummary);
     this.uploads = new Uploads(store, this.reader, this.committer, retention, this.settings);
   }
@@ -217,7 +217,7 @@ export class WorkflowService {
   async listVersions(uid: string, limit = 100): Promise<(VersionSummary & { current: boolean })[]> {
     const record = await this.reader.requireRecord(uid);
     // Orphans are rare; room for some of them among the entries read.
-    const entries = await this.store.listVersions(uid, Math.min(1000, limit * 4));
+    const entries = await this.historyOf(uid, Math.min(1000, limit * 4));
     const entriesOf = new Map<string, VersionSummary[]>();
     for (const entry of entries) {
       const same = entriesOf.get(entry.nodeStatusVersion);
@@ -266,8 +266,7 @@ export class WorkflowService {
       from =
         to === record.nodeStatusVersion
           ? record.previousNodeStatusVersion
-          : (await this.store.listVersions(uid, 1000)).find((entry) => entry.nodeStatusVersion === to)
-              ?.parentVersion;
+          : (await this.historyOf(uid, 1000)).find((entry) => entry.nodeStatusVersion === to)?.parentVersion;
     }
     if (from === undefined) {
       throw new ValidationError(`version ${to} has no previous version to compare with: name one with from`);
@@ -558,6 +557,18 @@ export class WorkflowService {
   }
 
   // ---------------------------------------------------------------- internals
+
+  /**
+   * What lists the versions: log entries (log layout) and history entries
+   * (chunk layout), each newest first; a workflow's chain may pass through both.
+   */
+  private async historyOf(uid: string, limit: number): Promise<VersionSummary[]> {
+    const [log, history] = await Promise.all([
+      this.store.listLogVersions(uid, limit),
+      this.store.listVersions(uid, limit),
+    ]);
+    return [...log, ...history];
+  }
 
   private isSameContent(record: WorkflowRecord, nodeStatusVersion: string, input: PersistInput): boolean {
     return (

@@ -5,6 +5,7 @@
  * - `records.ts`: the record, its commit point (a conditional put), deletion, its lease;
  * - `chunks.ts`: chunk items, read in batches (eventually consistent first), put, renewed;
  * - `manifests.ts`: manifests (whole or delta) and history entries;
+ * - `log.ts`: log-layout entries and version lookups;
  * - `indexes.ts`: the namespace listing and the lease index;
  * - `uploads.ts`: staged uploads and their parts.
  *
@@ -19,8 +20,11 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { versionTableNameFor } from '#contract/tables';
 import type {
   ChunkRef,
+  EntryKey,
   FetchedChunk,
   LeaseEntry,
+  LogEntry,
+  LogVersionRef,
   Manifest,
   ManifestDelta,
   Page,
@@ -36,6 +40,7 @@ import type {
 import { ChunkStore } from './chunks.ts';
 import type { StoreContext } from './context.ts';
 import { IndexStore } from './indexes.ts';
+import { LogStore } from './log.ts';
 import { ManifestStore } from './manifests.ts';
 import { RecordStore } from './records.ts';
 import { UploadStore } from './uploads.ts';
@@ -63,6 +68,7 @@ export class DynamoDbStore implements WorkflowStore {
   private readonly manifests: ManifestStore;
   private readonly indexes: IndexStore;
   private readonly uploads: UploadStore;
+  private readonly log: LogStore;
 
   constructor(
     protected readonly client: DynamoDBDocumentClient,
@@ -86,6 +92,7 @@ export class DynamoDbStore implements WorkflowStore {
     this.manifests = new ManifestStore(context);
     this.indexes = new IndexStore(context);
     this.uploads = new UploadStore(context);
+    this.log = new LogStore(context);
   }
 
   getRecord(uid: string): Promise<WorkflowRecord | undefined> {
@@ -176,5 +183,30 @@ export class DynamoDbStore implements WorkflowStore {
 
   minimumLease(): Promise<number | undefined> {
     return this.indexes.minimumLease();
+  }
+
+  putLogEntry(entry: LogEntry): Promise<WriteCost> {
+    return this.log.putLogEntry(entry);
+  }
+
+  getLogEntries(uid: string, chainStart: number, head: EntryKey, consistent: boolean): Promise<LogEntry[]> {
+    return this.log.getLogEntries(uid, chainStart, head, consistent);
+  }
+
+  findLogVersion(uid: string, nodeStatusVersion: string): Promise<LogVersionRef[]> {
+    return this.log.findLogVersion(uid, nodeStatusVersion);
+  }
+
+  listLogVersions(uid: string, limit: number): Promise<VersionSummary[]> {
+    return this.log.listLogVersions(uid, limit);
+  }
+
+  renewLogItems(
+    uid: string,
+    entries: readonly EntryKey[],
+    lookups: readonly { readonly nodeStatusVersion: string; readonly key: EntryKey }[],
+    expiresAt: number,
+  ): Promise<WriteCost & { missing: number }> {
+    return this.log.renewLogItems(uid, entries, lookups, expiresAt);
   }
 }

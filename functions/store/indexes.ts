@@ -71,7 +71,6 @@ export class IndexStore {
       );
       const items = (output.Items ?? []).map((item) => ({
         uid: item.uid as string,
-        nodeStatusVersion: item.nodeStatusVersion as string,
         leaseExpiresAt: Number(item.leaseExpiresAt),
       }));
       if (output.LastEvaluatedKey) {

@@ -100,8 +100,21 @@ export function toRecord(item: Item): WorkflowRecord {
     leaseExpiresAt: Number(item.leaseExpiresAt),
     codec: item.codec as string,
     ...(item.inline !== undefined ? { inline: item.inline as Uint8Array[] } : {}),
+    ...(isLog(item.log)
+      ? {
+          log: {
+            head: { seq: Number(item.log.head.seq), tag: item.log.head.tag },
+            chainStart: Number(item.log.chainStart),
+          },
+        }
+      : {}),
   };
 }
+
+const isLog = (value: unknown): value is { head: { seq: number; tag: string }; chainStart: number } =>
+  isObject(value) &&
+  isObject((value as { head?: unknown }).head) &&
+  typeof (value as { head: { tag?: unknown } }).head.tag === 'string';
 
 export function toSummary(item: Item): WorkflowSummary {
   const {
@@ -109,6 +122,7 @@ export function toSummary(item: Item): WorkflowSummary {
     leaseExpiresAt: _lease,
     codec: _codec,
     previousNodeStatusVersion: _previous,
+    log: _log,
     ...summary
   } = toRecord({
     ...item,

@@ -7,6 +7,8 @@
  * | versions | manifest | `WF#<uid>` | `V#<nodeStatusVersion>`               |
  * | versions | history  | `WF#<uid>` | `T#<createdAt>#<nodeStatusVersion>`   |
  * | versions | chunk    | `WF#<uid>` | `C#<chunkId>` (`#<part>` when split)  |
+ * | versions | entry    | `WF#<uid>` | `E#<seq, 12 digits>#<tag>`            |
+ * | versions | lookup   | `WF#<uid>` | `V#<nodeStatusVersion>#<seq>#<tag>`   |
  * | versions | upload   | `WF#<uid>` | `U#<uploadId>`                        |
  * | versions | part     | `WF#<uid>` | `U#<uploadId>#P#<partNumber>`         |
  *
@@ -15,7 +17,7 @@
  * key, so TTL can remove everything there.
  */
 import { leaseShardCount } from '#contract/tables';
-import type { ChunkRef } from '#domain/store';
+import type { ChunkRef, EntryKey } from '#domain/store';
 
 export const recordSortKey = 'RECORD';
 export const workflowKey = (uid: string): string => `WF#${uid}`;
@@ -24,6 +26,20 @@ export const historyKey = (createdAt: string, nodeStatusVersion: string): string
   `T#${createdAt}#${nodeStatusVersion}`;
 /** Sort-key prefix of the history entries, newest last in key order. */
 export const historyPrefix = 'T#';
+/** Sort-key prefix of the log entries, in sequence order. */
+export const entryPrefix = 'E#';
+const seqText = (seq: number): string => String(seq).padStart(12, '0');
+/** A log entry's sort key: zero-padded sequence number first, so key order is commit order. */
+export const entryKey = (key: EntryKey): string =>
+  key.tag === '' ? `${entryPrefix}${seqText(key.seq)}` : `${entryPrefix}${seqText(key.seq)}#${key.tag}`;
+export function parseEntryKey(sk: string): EntryKey | undefined {
+  const match = /^E#(\d{12})#([0-9a-z]+)$/.exec(sk);
+  return match ? { seq: Number(match[1]), tag: match[2] as string } : undefined;
+}
+/** Version lookups of one version; `V#<version>` alone is its chunk-layout manifest. */
+export const lookupPrefix = (nodeStatusVersion: string): string => `V#${nodeStatusVersion}#`;
+export const lookupKey = (nodeStatusVersion: string, key: EntryKey): string =>
+  `${lookupPrefix(nodeStatusVersion)}${seqText(key.seq)}#${key.tag}`;
 export const namespaceKey = (namespace: string): string => `NS#${namespace}`;
 export const namespaceSort = (name: string, uid: string): string => `${name}#${uid}`;
 

@@ -9,7 +9,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '#domain/errors';
-import type { Manifest, ManifestChunk, WorkflowRecord, WorkflowStore } from '#domain/store';
+import type {
+  EntryKey,
+  LogEntry,
+  Manifest,
+  ManifestChunk,
+  WorkflowRecord,
+  WorkflowStore,
+} from '#domain/store';
 
 /** A fresh store for each test, and the uid prefix to keep tests apart. */
 export type StoreFactory = () => Promise<WorkflowStore> | WorkflowStore;
@@ -57,6 +64,28 @@ export const manifestOf = (
   createdAt: `2026-01-01T00:00:0${counter % 10}.000Z`,
   expiresAt: 1_000,
   chunks,
+  ...extra,
+});
+
+export const entryOf = (
+  uid: string,
+  key: EntryKey,
+  version: string,
+  extra: Partial<LogEntry> = {},
+): LogEntry => ({
+  uid,
+  key,
+  kind: 'delta',
+  nodeStatusVersion: version,
+  chainStart: 1,
+  codec: 'wfo-log-deflate-d2',
+  bucketCount: 4,
+  nodeCount: 8,
+  rawBytes: 100,
+  storedBytes: 60,
+  createdAt: `2026-01-01T00:00:${String(key.seq % 60).padStart(2, '0')}.000Z`,
+  expiresAt: 1_000,
+  data: new Uint8Array([key.seq, 1, 2, 3]),
   ...extra,
 });
 
@@ -124,6 +153,136 @@ export function describeStorePort(adapter: string, makeStore: StoreFactory): voi
 
         expect([otherVersion, lower, raised]).toEqual([false, false, true]);
         expect((await store.getRecord(uid))?.leaseExpiresAt).toBe(900);
+      });
+
+      it('keeps the log pointer of a record as it was committed', async () => {
+        const store = await makeStore();
+        const uid = uniqueUid('log-pointer');
+        const log = { head: { seq: 7, tag: '0a1b2c3d' }, chainStart: 3 };
+
+        await store.commitRecord(recordOf(uid, { log }), undefined);
+        const withPointer = await store.getRecord(uid);
+        await store.commitRecord(recordOf(uid, { resourceVersion: 2 }), 1);
+        const without = await store.getRecord(uid);
+
+        expect(withPointer?.log).toEqual(log);
+        expect(without?.log).toBeUndefined();
+        expect(
+          (await store.listRecords('argo', 100)).items.find((item) => item.uid === uid),
+        ).not.toHaveProperty('log');
+      });
+    });
+
+    describe('log entries', () => {
+      it('reads a chain as a range of keys in commit order, with the payload as put', async () => {
+        const store = await makeStore();
+        const uid = uniqueUid('log-range');
+        const snapshot = entryOf(uid, { seq: 2, tag: 'aaaa0001' }, hex('1'), {
+          kind: 'snapshot',
+          chainStart: 2,
+        });
+        const first = entryOf(uid, { seq: 3, tag: 'bbbb0002' }, hex('2'), {
+          parent: snapshot.key,
+          parentVersion: hex('1'),
+          base: { kind: 'snapshot', key: snapshot.key },
+          chainStart: 2,
+          phaseCounts: { Running: 8 },
+        });
+        // A writer that lost the race for resourceVersion 3: its entry is in the range too.
+        const orphan = entryOf(uid, { seq: 3, tag: 'aaaa0003' }, hex('3'), { parent: snapshot.key });
+        const second = entryOf(uid, { seq: 12, tag: 'cccc0004' }, hex('4'), {
+          parent: first.key,
+          base: { kind: 'manifest', nodeStatusVersion: hex('9') },
+          chainStart: 2,
+        });
+        const before = entryOf(uid, { seq: 1, tag: 'dddd0005' }, hex('5'));
+        const after = entryOf(uid, { seq: 13, tag: 'eeee0006' }, hex('6'));
+        for (const entry of [second, orphan, after, first, before, snapshot]) await store.putLogEntry(entry);
+
+        const eventual = await store.getLogEntries(uid, 2, second.key, false);
+        const consistent = await store.getLogEntries(uid, 2, second.key, true);
+        const upToFirst = await store.getLogEntries(uid, 2, first.key, true);
+
+        for (const read of [eventual, consistent]) {
+          expect(read.map((entry) => entry.key)).toEqual([snapshot.key, orphan.key, first.key, second.key]);
+        }
+        expect(upToFirst.map((entry) => entry.key)).toEqual([snapshot.key, orphan.key, first.key]);
+        const [readFirst, readSecond] = [consistent[2] as LogEntry, consistent[3] as LogEntry];
+        expect({ ...readFirst, data: [...readFirst.data] }).toEqual({ ...first, data: [...first.data] });
+        expect(readSecond.base).toEqual({ kind: 'manifest', nodeStatusVersion: hex('9') });
+        expect((consistent[0] as LogEntry).kind).toBe('snapshot');
+      });
+
+      it('finds the entries of a version by its id, newest first, and not its chunk-layout manifest', async () => {
+        const store = await makeStore();
+        const uid = uniqueUid('log-find');
+        await store.putLogEntry(entryOf(uid, { seq: 4, tag: 'aaaa0001' }, hex('1'), { chainStart: 2 }));
+        await store.putLogEntry(entryOf(uid, { seq: 9, tag: 'bbbb0002' }, hex('1'), { chainStart: 9 }));
+        await store.putLogEntry(entryOf(uid, { seq: 5, tag: 'cccc0003' }, hex('2')));
+        await store.putManifest(manifestOf(uid, hex('1'), [chunk('7')]));
+
+        const found = await store.findLogVersion(uid, hex('1'));
+        const none = await store.findLogVersion(uid, hex('8'));
+
+        expect(found.map(({ key, chainStart }) => ({ key, chainStart }))).toEqual([
+          { key: { seq: 9, tag: 'bbbb0002' }, chainStart: 9 },
+          { key: { seq: 4, tag: 'aaaa0001' }, chainStart: 2 },
+        ]);
+        expect(found.every((ref) => ref.nodeStatusVersion === hex('1') && ref.expiresAt === 1_000)).toBe(
+          true,
+        );
+        expect(none).toEqual([]);
+        expect((await store.getManifest(uid, hex('1')))?.chunks).toEqual([chunk('7')]);
+      });
+
+      it('lists the versions of the log newest first, as history entries', async () => {
+        const store = await makeStore();
+        const uid = uniqueUid('log-list');
+        for (const seq of [1, 2, 3]) {
+          await store.putLogEntry(
+            entryOf(uid, { seq, tag: `aaaa000${seq}` }, hex(String(seq)), {
+              ...(seq > 1 ? { parentVersion: hex(String(seq - 1)) } : {}),
+              phaseCounts: { Running: seq },
+            }),
+          );
+        }
+
+        const listed = await store.listLogVersions(uid, 2);
+
+        expect(listed).toEqual([
+          {
+            nodeStatusVersion: hex('3'),
+            createdAt: '2026-01-01T00:00:03.000Z',
+            expiresAt: 1_000,
+            nodeCount: 8,
+            storedBytes: 60,
+            phaseCounts: { Running: 3 },
+            parentVersion: hex('2'),
+          },
+          expect.objectContaining({ nodeStatusVersion: hex('2'), parentVersion: hex('1') }),
+        ]);
+      });
+
+      it('renews entries and lookups upwards only, and counts the items that no longer exist', async () => {
+        const store = await makeStore();
+        const uid = uniqueUid('log-renew');
+        const entry = entryOf(uid, { seq: 4, tag: 'aaaa0001' }, hex('1'));
+        await store.putLogEntry(entry);
+        const lookups = [{ nodeStatusVersion: hex('1'), key: entry.key }];
+
+        const lower = await store.renewLogItems(uid, [entry.key], lookups, 500);
+        const higher = await store.renewLogItems(
+          uid,
+          [entry.key, { seq: 5, tag: 'ffff0009' }],
+          [...lookups, { nodeStatusVersion: hex('2'), key: entry.key }],
+          2_000,
+        );
+
+        expect(lower).toMatchObject({ writeUnits: 0, missing: 0 });
+        expect(higher.writeUnits).toBeGreaterThan(0);
+        expect(higher.missing).toBe(2);
+        expect((await store.getLogEntries(uid, 4, entry.key, true))[0]?.expiresAt).toBe(2_000);
+        expect((await store.findLogVersion(uid, hex('1')))[0]?.expiresAt).toBe(2_000);
       });
     });
 

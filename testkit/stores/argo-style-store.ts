@@ -42,6 +42,16 @@ export class ArgoStyleStore extends DynamoDbStore {
     const kept = await this.getManifest(uid, keep);
     const keptChunks = new Set((kept?.chunks ?? []).map((chunk) => chunk.chunkId));
     for (const item of output.Items ?? []) {
+      const [, fromKey, entry] = (item.sk as string).split('#');
+      if (entry !== undefined) {
+        // A log-layout version's lookup (`V#<version>#<seq>#<tag>`): without it the version
+        // cannot be found by id, as a deleted row could not.
+        if (fromKey === keep || Date.parse(item.createdAt as string) > cutoff) continue;
+        await this.client.send(
+          new DeleteCommand({ TableName: this.versionsTableName, Key: { pk: `WF#${uid}`, sk: item.sk } }),
+        );
+        continue;
+      }
       const version = item.nodeStatusVersion as string;
       // The kept version's own data (a delta's base) stays: only older versions go.
       if (version === keep || version === kept?.base?.nodeStatusVersion) continue;

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { versionTableNameFor } from '#contract/tables';
-import { defaultCodecOptions, prepareVersion } from '#domain/codec';
+import { bucketCountFor, bucketOf, defaultCodecOptions, logCodecName, prepareVersion } from '#domain/codec';
 import {
   ConflictError,
   StoreUnavailableError,
@@ -8,6 +8,7 @@ import {
   VersionNotFoundError,
   WorkflowNotFoundError,
 } from '#domain/errors';
+import { unpackDeltaBuckets, unpackDeltaChange } from '#domain/log-codec';
 import { isTerminalNodePhase, type NodeMap } from '#domain/nodes';
 import { type ServiceSettings, WorkflowService } from '#domain/workflow-service';
 import { DynamoDbStore } from '#store/dynamodb-store';
@@ -29,6 +30,9 @@ const serviceOn = (
   target = store as DynamoDbStore | ReturnType<typeof interleaveAfter>,
   settings: Partial<ServiceSettings> = {},
 ) => new WorkflowService(target, { sleep: async () => {}, ...settings });
+
+/** Versions stored one chunk per bucket with a manifest: the layout before the log one. */
+const chunkLayout: Partial<ServiceSettings> = { codec: { ...defaultCodecOptions, layout: 'chunks' } };
 
 let uidCounter = 0;
 const nextUid = (label: string) => `${label}-${Date.now()}-${uidCounter++}`;
@@ -66,9 +70,9 @@ describe('persist and hydrate', () => {
     );
   });
 
-  it('writes only the chunks holding 10 changed nodes, plus the manifest, its history entry and the record', async () => {
+  it('writes only the chunks holding 10 changed nodes, plus the manifest, its history entry and the record (chunk layout)', async () => {
     const nodes = generateNodes({ nodeCount: 10_000, seed: 2 }) as NodeMap;
-    const service = serviceOn();
+    const service = serviceOn(store, chunkLayout);
     const uid = nextUid('delta');
     const first = await service.persist({ uid, namespace: 'argo', name: 'delta', nodes });
     const before = await scanTable(testTable.documentClient, testTable.tableName);
@@ -143,9 +147,9 @@ describe('persist and hydrate', () => {
     expect(result.write.chunksWritten).toBeLessThanOrEqual(changedIds.length + removed.length);
   });
 
-  it('writes small changes as delta manifests of a full base, and every version stays readable', async () => {
+  it('writes small changes as delta manifests of a full base, and every version stays readable (chunk layout)', async () => {
     const nodes = generateNodes({ nodeCount: 3_000, seed: 9 }) as NodeMap;
-    const service = serviceOn();
+    const service = serviceOn(store, chunkLayout);
     const uid = nextUid('deltas');
     const versions = [await service.persist({ uid, namespace: 'argo', name: 'd', nodes })];
     const expected = [structuredClone(nodes)];
@@ -170,8 +174,8 @@ describe('persist and hydrate', () => {
     }
   });
 
-  it('keeps a full manifest that deltas depend on when its version recurs', async () => {
-    const service = serviceOn();
+  it('keeps a full manifest that deltas depend on when its version recurs (chunk layout)', async () => {
+    const service = serviceOn(store, chunkLayout);
     const uid = nextUid('recur');
     const mapA = generateNodes({ nodeCount: 3_000, seed: 12 }) as NodeMap;
     const ids = Object.keys(mapA);
@@ -359,8 +363,8 @@ describe('stop', () => {
   });
 
   describe('the seed race: a stop that loaded v1 while the controller commits v2', () => {
-    const raceOn = async (target: DynamoDbStore) => {
-      const controller = serviceOn(target, { alwaysOffload: true });
+    const raceOn = async (target: DynamoDbStore, settings: Partial<ServiceSettings> = {}) => {
+      const controller = serviceOn(target, { alwaysOffload: true, ...settings });
       const uid = nextUid('race');
       const nodes = generateNodes({ nodeCount: 2_000, seed: 7, runningFraction: 0.5 }) as NodeMap;
       await controller.persist({ uid, namespace: 'argo', name: 'race', nodes });
@@ -376,7 +380,7 @@ describe('stop', () => {
         });
         controllerCommitted = update.workflow.nodeStatusVersion;
       });
-      const stopper = serviceOn(stopStore, { alwaysOffload: true });
+      const stopper = serviceOn(stopStore, { alwaysOffload: true, ...settings });
       return {
         uid,
         set: set as NodeMap,
@@ -405,7 +409,9 @@ describe('stop', () => {
         tableName: testTable.tableName,
         versionTtlSeconds: 0,
       });
-      const race = await raceOn(argoStyle);
+      // Argo keeps each version whole, in its own row: the chunk layout, where a version is
+      // its manifest, is that store's shape (log versions share their chain's items).
+      const race = await raceOn(argoStyle, chunkLayout);
       await expect(race.stop()).rejects.toBeInstanceOf(VersionMissingError);
       expect(race.committed()).not.toBe('');
     });
@@ -483,7 +489,10 @@ describe('delete, list and versions', () => {
     await expect(service.deleteWorkflow(uid)).rejects.toBeInstanceOf(WorkflowNotFoundError);
     const items = await scanTable(testTable.documentClient, testTable.tableName);
     expect(items.has(`WF#${uid}|RECORD`)).toBe(false);
-    expect(items.has(`WF#${uid}|V#${created.workflow.nodeStatusVersion}`)).toBe(true);
+    // Its lookup (log layout) or its manifest (chunk layout), and the data behind it.
+    const version = `WF#${uid}|V#${created.workflow.nodeStatusVersion}`;
+    expect([...items.keys()].filter((key) => key.startsWith(version))).toHaveLength(1);
+    expect([...items.keys()].filter((key) => key.startsWith(`WF#${uid}|C#`))).toHaveLength(1);
   });
 
   it('lists a namespace page by page', async () => {
@@ -543,17 +552,17 @@ describe('versions written with an older codec', () => {
     return codecs;
   };
 
-  it('reads a wfo-bucket-deflate-d1 version back, patches it into one that mixes both codecs, and keeps its ids', async () => {
+  it('reads a wfo-bucket-deflate-d1 version back, patches it into one that mixes both codecs, and keeps its ids (chunk layout)', async () => {
     const nodes = generateNodes({ nodeCount: 3000, seed: 12 }) as NodeMap;
     const uid = nextUid('old-codec');
     const old = serviceOn(store, {
       alwaysOffload: true,
-      codec: { ...defaultCodecOptions, codec: 'wfo-bucket-deflate-d1' },
+      codec: { ...defaultCodecOptions, codec: 'wfo-bucket-deflate-d1', layout: 'chunks' },
     });
     const written = await old.persist({ uid, namespace: 'argo', name: 'old-codec', nodes });
     expect(await chunkCodecs(uid)).toStrictEqual(new Set(['wfo-bucket-deflate-d1']));
 
-    const current = serviceOn(store, { alwaysOffload: true });
+    const current = serviceOn(store, { alwaysOffload: true, ...chunkLayout });
     expect(defaultCodecOptions.codec).toBe('wfo-bucket-deflate-d2');
     expect((await current.getWorkflow(uid)).nodes).toStrictEqual(nodes);
 
@@ -575,5 +584,178 @@ describe('versions written with an older codec', () => {
     expect((await current.getVersion(uid, written.workflow.nodeStatusVersion)).nodes).toStrictEqual(nodes);
     expect(patched.write.chunksWritten).toBeLessThanOrEqual(Object.keys(set).length);
     expect(patched.write.chunksWritten).toBeGreaterThan(0);
+  });
+});
+
+describe('the log layout', () => {
+  const keysOf = async (uid: string) =>
+    [...(await scanTable(testTable.documentClient, testTable.tableName)).keys()].filter((key) =>
+      key.startsWith(`WF#${uid}|`),
+    );
+
+  it('writes a 10-node change of 10,000 nodes as one delta entry holding just those nodes, its lookup and the record', async () => {
+    const nodes = generateNodes({ nodeCount: 10_000, seed: 2 }) as NodeMap;
+    const service = serviceOn();
+    const uid = nextUid('log-delta');
+    const first = await service.persist({ uid, namespace: 'argo', name: 'delta', nodes });
+    const before = await scanTable(testTable.documentClient, testTable.tableName);
+    const { set, changedIds } = mutateNodes(nodes, { count: 10, seed: 3 });
+    const updated = { ...nodes, ...(set as NodeMap) };
+
+    const sent = recordCommands(testTable.documentClient);
+    const second = await service.persist({ uid, namespace: 'argo', name: 'delta', nodes: updated });
+    const after = await scanTable(testTable.documentClient, testTable.tableName);
+
+    const newKeys = [...after.keys()].filter((key) => !before.has(key));
+    const changedItems = [...after.keys()].filter(
+      (key) => before.has(key) && JSON.stringify(before.get(key)) !== JSON.stringify(after.get(key)),
+    );
+    const entries = newKeys.filter((key) => key.includes('|E#'));
+    expect(entries).toHaveLength(1);
+    expect(newKeys.filter((key) => key.includes('|V#'))).toEqual([
+      expect.stringMatching(new RegExp(`^WF#${uid}\\|V#${second.workflow.nodeStatusVersion}#`)),
+    ]);
+    expect(newKeys).toHaveLength(2);
+    expect(changedItems).toEqual([`WF#${uid}|RECORD`]);
+    // The entry and its lookup in one batch, then the record's conditional put: nothing else writes.
+    const writes = sent.filter((command) => !/^(Get|BatchGet|Query|Scan)/.test(command.name));
+    expect(writes.map((command) => command.name).sort()).toEqual(['BatchWriteItemCommand', 'PutItemCommand']);
+
+    const entry = after.get(entries[0] as string) as { kind: string; data: Uint8Array };
+    const change = unpackDeltaChange(entry.data, logCodecName);
+    const bucketCount = bucketCountFor(10_000);
+    const changedBuckets = new Set(changedIds.map((id) => bucketOf(id, bucketCount)));
+    expect(entry.kind).toBe('delta');
+    expect([...Object.keys(change.set), ...Object.keys(change.merge ?? {})].sort()).toEqual(
+      [...changedIds].sort(),
+    );
+    expect(new Set(unpackDeltaBuckets(entry.data).map((bucket) => bucket.index))).toEqual(changedBuckets);
+    expect(second.write.chunksWritten).toBe(changedBuckets.size);
+    console.info(
+      `10-node change in 10k, log layout: one ${entry.data.length} B entry (${second.write.bytesWritten} B in all items, ${second.write.writeUnits} WCU) vs the snapshot ${first.storedBytes} B (${first.write.writeUnits} WCU)`,
+    );
+    expect(await service.getWorkflow(uid).then((workflow) => workflow.nodes)).toStrictEqual(updated);
+  });
+
+  it('chains deltas on a snapshot, folds a long chain into a new snapshot, and reads every version back by id', async () => {
+    const nodes = generateNodes({ nodeCount: 3_000, seed: 9 }) as NodeMap;
+    const service = serviceOn(store, { codec: { ...defaultCodecOptions, maxChainDeltas: 4 } });
+    const uid = nextUid('log-chain');
+    const versions = [await service.persist({ uid, namespace: 'argo', name: 'd', nodes })];
+    const expected = [structuredClone(nodes)];
+    let current = nodes;
+    for (let round = 0; round < 12; round++) {
+      const { set } = mutateNodes(current, { count: 5, seed: 100 + round });
+      versions.push(
+        round % 3 === 0
+          ? await service.persist({
+              uid,
+              namespace: 'argo',
+              name: 'd',
+              nodes: { ...current, ...(set as NodeMap) },
+            })
+          : await service.patch({ uid, set: set as NodeMap }),
+      );
+      current = { ...current, ...(set as NodeMap) };
+      expected.push(structuredClone(current));
+    }
+    const items = await scanTable(testTable.documentClient, testTable.tableName);
+    const entries = [...items.values()].filter(
+      (item) => item.pk === `WF#${uid}` && String(item.sk).startsWith('E#'),
+    );
+    const snapshots = entries.filter((item) => item.kind === 'snapshot');
+
+    // 13 versions in chains of at most 4 deltas: the first snapshot, then a fold every fifth commit.
+    expect(entries).toHaveLength(13);
+    expect(snapshots).toHaveLength(3);
+    for (const entry of entries.filter((item) => item.kind === 'delta')) {
+      expect(
+        items.has(
+          `WF#${uid}|E#${String(entry.parent).replace(/^(\d+)#/, (_, seq) => `${String(seq).padStart(12, '0')}#`)}`,
+        ),
+      ).toBe(true);
+    }
+    for (const [index, version] of versions.entries()) {
+      expect(version.workflow.nodeStatusVersion).toBe(
+        prepareVersion(expected[index] as NodeMap).nodeStatusVersion,
+      );
+      const read = await service.getVersion(uid, version.workflow.nodeStatusVersion);
+      expect(read.nodes, `version ${index}`).toStrictEqual(expected[index]);
+    }
+    expect((await service.listVersions(uid)).map((version) => version.nodeStatusVersion)).toEqual(
+      versions.map((version) => version.workflow.nodeStatusVersion).reverse(),
+    );
+  });
+
+  it('reads versions of the chunk layout (codecs d1 and d2) back, chains deltas on them, then folds them into pages, keeping every id', async () => {
+    const nodes = generateNodes({ nodeCount: 3_000, seed: 12 }) as NodeMap;
+    const uid = nextUid('from-chunks');
+    const old = serviceOn(store, {
+      alwaysOffload: true,
+      codec: { ...defaultCodecOptions, codec: 'wfo-bucket-deflate-d1', layout: 'chunks' },
+    });
+    const written = await old.persist({ uid, namespace: 'argo', name: 'old', nodes });
+    const { set: firstSet } = mutateNodes(structuredClone(nodes), { count: 5, seed: 3 });
+    const d2 = serviceOn(store, { alwaysOffload: true, ...chunkLayout });
+    const oldPatched = await d2.patch({ uid, set: firstSet as NodeMap });
+    const oldMap = { ...nodes, ...(firstSet as NodeMap) };
+    expect((await keysOf(uid)).filter((key) => key.includes('|E#'))).toEqual([]);
+
+    const current = serviceOn(store, {
+      alwaysOffload: true,
+      codec: { ...defaultCodecOptions, maxChainDeltas: 2 },
+    });
+    expect(defaultCodecOptions.layout).toBe('log');
+    expect((await current.getWorkflow(uid)).nodes).toStrictEqual(oldMap);
+    let map = oldMap;
+    const patched = [];
+    for (const seed of [4, 5, 6]) {
+      const { set } = mutateNodes(structuredClone(map), { count: 5, seed });
+      patched.push(await current.patch({ uid, set: set as NodeMap }));
+      map = { ...map, ...(set as NodeMap) };
+      expect(patched.at(-1)?.workflow.nodeStatusVersion).toBe(prepareVersion(map).nodeStatusVersion);
+    }
+    const entries = [...(await scanTable(testTable.documentClient, testTable.tableName)).values()].filter(
+      (item) => item.pk === `WF#${uid}` && String(item.sk).startsWith('E#'),
+    );
+
+    // Two deltas on the chunk-layout version, then a fold into a snapshot of pages.
+    expect(entries.map((item) => item.kind)).toEqual(['delta', 'delta', 'snapshot']);
+    expect(entries[0]?.baseVersion).toBe(oldPatched.workflow.nodeStatusVersion);
+    expect((await current.getWorkflow(uid)).nodes).toStrictEqual(map);
+    // Every version stays readable by id within retention, old and new.
+    expect((await current.getVersion(uid, written.workflow.nodeStatusVersion)).nodes).toStrictEqual(nodes);
+    expect((await current.getVersion(uid, oldPatched.workflow.nodeStatusVersion)).nodes).toStrictEqual(
+      oldMap,
+    );
+    expect(
+      (await current.getVersion(uid, patched[0]?.workflow.nodeStatusVersion as string)).nodes,
+    ).toStrictEqual({
+      ...oldMap,
+      ...(mutateNodes(structuredClone(oldMap), { count: 5, seed: 4 }).set as NodeMap),
+    });
+  });
+
+  it('keeps each entry a version id was written as readable when the version recurs', async () => {
+    const service = serviceOn();
+    const uid = nextUid('log-recur');
+    const mapA = generateNodes({ nodeCount: 3_000, seed: 12 }) as NodeMap;
+    const first = Object.keys(mapA)[0] as string;
+    const mapB = { ...mapA, [first]: { ...(mapA[first] as object), mark: 'b' } } as NodeMap;
+    const a = await service.persist({ uid, namespace: 'argo', name: 'r', nodes: mapA });
+    const b = await service.persist({ uid, namespace: 'argo', name: 'r', nodes: mapB });
+    const again = await service.persist({ uid, namespace: 'argo', name: 'r', nodes: mapA });
+
+    expect(again.workflow.nodeStatusVersion).toBe(a.workflow.nodeStatusVersion);
+    expect((await store.findLogVersion(uid, a.workflow.nodeStatusVersion)).map((ref) => ref.key.seq)).toEqual(
+      [3, 1],
+    );
+    expect((await service.getVersion(uid, b.workflow.nodeStatusVersion)).nodes).toStrictEqual(mapB);
+    expect((await service.getWorkflow(uid)).nodes).toStrictEqual(mapA);
+    expect((await service.listVersions(uid)).map((version) => version.nodeStatusVersion)).toEqual([
+      a.workflow.nodeStatusVersion,
+      b.workflow.nodeStatusVersion,
+      a.workflow.nodeStatusVersion,
+    ]);
   });
 });

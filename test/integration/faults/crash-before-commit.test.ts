@@ -8,6 +8,7 @@
  * schedule would run it.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { defaultCodecOptions } from '#domain/codec';
 import type { NodeMap } from '#domain/nodes';
 import type { WorkflowStore } from '#domain/store';
 import { WorkflowService } from '#domain/workflow-service';
@@ -53,8 +54,13 @@ beforeAll(async () => {
   store = new DynamoDbStore(table.documentClient, { tableName: table.tableName });
 });
 
-const settings = { retentionSeconds, alwaysOffload: true };
-const serviceOn = (target: WorkflowStore) => new WorkflowService(target, settings);
+type Layout = 'log' | 'chunks';
+const serviceOn = (target: WorkflowStore, layout: Layout = 'log') =>
+  new WorkflowService(target, {
+    retentionSeconds,
+    alwaysOffload: true,
+    codec: { ...defaultCodecOptions, layout },
+  });
 
 /** Keys (`pk|sk`) of every item of a workflow, in both tables. */
 const keysOf = async (uid: string): Promise<Set<string>> =>
@@ -86,18 +92,20 @@ describe('a crash between the chunk writes and the commit', () => {
     const service = serviceOn(store);
     const sent = recordCommands(table.documentClient);
     const cases = [
-      { uid: 'crash-before-manifest', crashAt: 'putManifest' as const },
-      { uid: 'crash-before-commit', crashAt: 'commitRecord' as const },
+      { uid: 'crash-before-manifest', crashAt: 'putManifest' as const, layout: 'chunks' as const },
+      { uid: 'crash-before-commit-chunks', crashAt: 'commitRecord' as const, layout: 'chunks' as const },
+      { uid: 'crash-before-entry', crashAt: 'putLogEntry' as const, layout: 'log' as const },
+      { uid: 'crash-before-commit', crashAt: 'commitRecord' as const, layout: 'log' as const },
     ];
     const orphans = new Map<string, Set<string>>();
     const visibleBefore = new Map<string, Awaited<ReturnType<typeof visibleState>>>();
-    for (const { uid, crashAt } of cases) {
-      await service.persist({ uid, namespace: 'argo', name: uid, nodes: nodes('Running') });
+    for (const { uid, crashAt, layout } of cases) {
+      await serviceOn(store, layout).persist({ uid, namespace: 'argo', name: uid, nodes: nodes('Running') });
       visibleBefore.set(uid, await visibleState(service, uid));
       const itemsBefore = await keysOf(uid);
 
       await expect(
-        serviceOn(crashingAt(store, crashAt)).persist({
+        serviceOn(crashingAt(store, crashAt), layout).persist({
           uid,
           namespace: 'argo',
           name: uid,
@@ -107,10 +115,14 @@ describe('a crash between the chunk writes and the commit', () => {
 
       const written = [...(await keysOf(uid))].filter((key) => !itemsBefore.has(key));
       orphans.set(uid, new Set(written));
+      // Every node changed: new chunks (one per bucket) or new pages (a new snapshot).
       expect(written.some((key) => key.includes('|C#'))).toBe(true);
-      // Crashing at the commit, the manifest and its history entry were written too.
-      expect(written.some((key) => key.includes('|V#'))).toBe(crashAt === 'commitRecord');
-      expect(written.some((key) => key.includes('|T#'))).toBe(crashAt === 'commitRecord');
+      // Crashing at the commit, the manifest and its history entry (chunk layout), or the
+      // snapshot entry and its lookup (log layout), were written too.
+      const committing = crashAt === 'commitRecord';
+      expect(written.some((key) => key.includes('|V#'))).toBe(committing);
+      expect(written.some((key) => key.includes('|T#'))).toBe(committing && layout === 'chunks');
+      expect(written.some((key) => key.includes('|E#'))).toBe(committing && layout === 'log');
       expect(await visibleState(service, uid)).toStrictEqual(visibleBefore.get(uid));
     }
 
@@ -148,30 +160,39 @@ describe('a crash between the chunk writes and the commit', () => {
     ).toEqual([]);
   });
 
-  it('lists no version of a writer that lost its compare-and-set and retried', async () => {
-    const service = serviceOn(store);
-    const uid = 'lost-race';
-    await service.persist({ uid, namespace: 'argo', name: uid, nodes: nodes('Pending') });
-    // The loser writes its manifest (and history entry), then the winner commits first.
-    const winner = serviceOn(store);
-    const loser = serviceOn(
-      interleaveAfter(store, 'putManifest', () =>
-        winner.patch({ uid, set: { 'node-0': { id: 'node-0', phase: 'Running' } } }),
-      ),
-    );
+  it.each([
+    ['chunks', 'putManifest', 'history'],
+    ['log', 'putLogEntry', 'log'],
+  ] as const)(
+    'lists no version of a writer that lost its compare-and-set and retried (%s layout)',
+    async (layout, writesVersion, listedBy) => {
+      const service = serviceOn(store, layout);
+      const uid = `lost-race-${layout}`;
+      await service.persist({ uid, namespace: 'argo', name: uid, nodes: nodes('Pending') });
+      // The loser writes its version (manifest and history entry, or log entry and lookup), then the winner commits first.
+      const winner = serviceOn(store, layout);
+      const loser = serviceOn(
+        interleaveAfter(store, writesVersion, () =>
+          winner.patch({ uid, set: { 'node-0': { id: 'node-0', phase: 'Running' } } }),
+        ),
+        layout,
+      );
 
-    const result = await loser.patch({ uid, set: { 'node-1': { id: 'node-1', phase: 'Running' } } });
+      const result = await loser.patch({ uid, set: { 'node-1': { id: 'node-1', phase: 'Running' } } });
 
-    expect(result.conflicts).toBe(1);
-    const listed = (await service.listVersions(uid)).map((version) => version.nodeStatusVersion);
-    const entries = (await store.listVersions(uid, 100)).map((version) => version.nodeStatusVersion);
-    // Four history entries were written (create, winner, the loser's lost attempt, its retry); three committed.
-    expect(entries).toHaveLength(4);
-    expect(listed).toHaveLength(3);
-    expect(listed[0]).toBe(result.workflow.nodeStatusVersion);
-    expect(new Set(entries).size).toBe(4);
-    const { nodes: current } = await service.getWorkflow(uid);
-    expect(current['node-0']?.phase).toBe('Running');
-    expect(current['node-1']?.phase).toBe('Running');
-  });
+      expect(result.conflicts).toBe(1);
+      const listed = (await service.listVersions(uid)).map((version) => version.nodeStatusVersion);
+      const entries = (
+        listedBy === 'history' ? await store.listVersions(uid, 100) : await store.listLogVersions(uid, 100)
+      ).map((version) => version.nodeStatusVersion);
+      // Four entries were written (create, winner, the loser's lost attempt, its retry); three committed.
+      expect(entries).toHaveLength(4);
+      expect(listed).toHaveLength(3);
+      expect(listed[0]).toBe(result.workflow.nodeStatusVersion);
+      expect(new Set(entries).size).toBe(4);
+      const { nodes: current } = await service.getWorkflow(uid);
+      expect(current['node-0']?.phase).toBe('Running');
+      expect(current['node-1']?.phase).toBe('Running');
+    },
+  );
 });

@@ -10,20 +10,28 @@ import { ConflictError, UploadNotFoundError, ValidationError, VersionGoneError }
 import { MemoryStore } from '#domain/memory-store';
 import { type FieldChange, mergeFields, type NodeMap } from '#domain/nodes';
 import type { WorkflowStore } from '#domain/store';
-import { WorkflowService } from '#domain/workflow-service';
+import { type ServiceSettings, WorkflowService } from '#domain/workflow-service';
 import { generateNodes, mutateNodes } from '#testkit/argo-generator';
 
 const retentionSeconds = 3_600;
 
-function setUp(store: WorkflowStore = new MemoryStore()) {
+function setUp(store: WorkflowStore = new MemoryStore(), settings: Partial<ServiceSettings> = {}) {
   const clock = { now: Date.parse('2026-06-01T00:00:00Z') };
   const service = new WorkflowService(store, {
     retentionSeconds,
     now: () => clock.now,
     sleep: async () => {},
+    ...settings,
   });
   return { store, service, clock };
 }
+
+/** Versions stored one chunk per bucket (the layout before the log one), for what only it shows. */
+const chunkLayout: Partial<ServiceSettings> = { codec: { ...defaultCodecOptions, layout: 'chunks' } };
+
+/** The pages (of `pageBuckets` consecutive buckets) that hold some of `buckets`. */
+const pagesOf = (buckets: Iterable<number>) =>
+  new Set([...buckets].map((bucket) => Math.floor(bucket / defaultCodecOptions.pageBuckets)));
 
 /** Counts the chunks a store is asked for. */
 function countingStore() {
@@ -144,9 +152,9 @@ describe('paged reads', () => {
 });
 
 describe('reads since a version', () => {
-  it('returns the node-level change and reads only the chunks that differ', async () => {
+  it('returns the node-level change and reads only the chunks that differ (chunk layout)', async () => {
     const { store, counts } = countingStore();
-    const { service } = setUp(store);
+    const { service } = setUp(store, chunkLayout);
     const nodes = generateNodes({ nodeCount: 10_000, seed: 5 }) as NodeMap;
     const base = await service.persist({ uid: 'wf-since', namespace: 'argo', name: 's', nodes });
     const { set } = mutateNodes(nodes, { count: 10, seed: 2 });
@@ -173,9 +181,9 @@ describe('reads since a version', () => {
     );
   });
 
-  it('diffs a 10-node change of 10,000 nodes entry by entry, reading only the chunks that differ', async () => {
+  it('diffs a 10-node change of 10,000 nodes entry by entry, reading only the chunks that differ (chunk layout)', async () => {
     const { store, counts } = countingStore();
-    const { service } = setUp(store);
+    const { service } = setUp(store, chunkLayout);
     const nodes = generateNodes({ nodeCount: 10_000, seed: 6 }) as NodeMap;
     await service.persist({ uid: 'wf-diff', namespace: 'argo', name: 'd', nodes });
     const { set } = mutateNodes(nodes, { count: 10, seed: 4 });
@@ -213,6 +221,78 @@ describe('reads since a version', () => {
     expect(counts.chunksRead).toBe(2 * touchedBuckets.size);
     console.info(
       `diff of a 10-node change in 10,000 nodes: ${entries.length} entries, ${counts.chunksRead} chunks read of ${bucketCountFor(10_000)} per version`,
+    );
+  });
+
+  it('returns the node-level change and reads only the pages that hold the buckets that differ (log layout)', async () => {
+    const { store, counts } = countingStore();
+    const { service } = setUp(store);
+    const nodes = generateNodes({ nodeCount: 10_000, seed: 5 }) as NodeMap;
+    const base = await service.persist({ uid: 'wf-since', namespace: 'argo', name: 's', nodes });
+    const { set } = mutateNodes(nodes, { count: 10, seed: 2 });
+    await service.patch({ uid: 'wf-since', set: set as NodeMap, remove: [Object.keys(nodes)[7] as string] });
+    const after = (await service.getWorkflow('wf-since')).nodes;
+    counts.chunksRead = 0;
+
+    const change = await readAll(service, 'wf-since', { since: base.workflow.nodeStatusVersion });
+    const expected = bruteForceDiff(sortKeys(nodes), after);
+    const touchedBuckets = new Set(
+      [...Object.keys(expected.set), ...expected.remove].map((id) => bucketOf(id, bucketCountFor(10_000))),
+    );
+
+    expect(sortKeys(applied(sortKeys(nodes), change))).toEqual(sortKeys(after));
+    expect([...Object.keys(change.set), ...Object.keys(change.merge)].sort()).toEqual(
+      Object.keys(expected.set).sort(),
+    );
+    expect(Object.keys(change.merge).length).toBeGreaterThan(0);
+    expect(change.remove.sort()).toEqual(expected.remove);
+    // Both versions stand on one snapshot: the pages holding a bucket that changed, for each, nothing else.
+    expect(counts.chunksRead).toBe(2 * pagesOf(touchedBuckets).size);
+    console.info(
+      `read since a version: ${Object.keys(change.set).length} set, ${change.remove.length} removed, ${counts.chunksRead} pages read of ${bucketCountFor(10_000) / defaultCodecOptions.pageBuckets} per version`,
+    );
+  });
+
+  it('diffs a 10-node change of 10,000 nodes entry by entry, reading only the pages of the buckets that differ (log layout)', async () => {
+    const { store, counts } = countingStore();
+    const { service } = setUp(store);
+    const nodes = generateNodes({ nodeCount: 10_000, seed: 6 }) as NodeMap;
+    await service.persist({ uid: 'wf-diff', namespace: 'argo', name: 'd', nodes });
+    const { set } = mutateNodes(nodes, { count: 10, seed: 4 });
+    const removed = Object.keys(nodes)[11] as string;
+    await service.patch({ uid: 'wf-diff', set: set as NodeMap, remove: [removed] });
+    const after = (await service.getWorkflow('wf-diff')).nodes;
+    counts.chunksRead = 0;
+
+    const page = await service.diff('wf-diff', {}, 4 * 1024 * 1024);
+    const expected = bruteForceDiff(sortKeys(nodes), after);
+    const entries = page.change?.entries ?? [];
+    const touchedBuckets = new Set(
+      [...Object.keys(expected.set), ...expected.remove].map((id) => bucketOf(id, bucketCountFor(10_000))),
+    );
+
+    expect(page.nextBucket).toBeUndefined();
+    expect(entries.filter((entry) => entry.change === 'removed').map((entry) => entry.id)).toEqual([removed]);
+    expect(
+      entries
+        .filter((entry) => entry.change !== 'removed')
+        .map((entry) => entry.id)
+        .sort(),
+    ).toEqual(Object.keys(expected.set).sort());
+    for (const entry of entries.filter((candidate) => candidate.change === 'changed')) {
+      const before = nodes[entry.id] as Record<string, unknown>;
+      const now = after[entry.id] as Record<string, unknown>;
+      expect(entry.phaseBefore).toBe(before.phase);
+      expect(entry.phaseAfter).toBe(now.phase);
+      const differing = [...new Set([...Object.keys(before), ...Object.keys(now)])]
+        .filter((key) => JSON.stringify(before[key]) !== JSON.stringify(now[key]))
+        .sort();
+      expect(entry.fields).toEqual(differing);
+    }
+    // Both versions stand on one snapshot: the pages holding a bucket that changed, for each, nothing else.
+    expect(counts.chunksRead).toBe(2 * pagesOf(touchedBuckets).size);
+    console.info(
+      `diff of a 10-node change in 10,000 nodes: ${entries.length} entries, ${counts.chunksRead} pages read of ${bucketCountFor(10_000) / defaultCodecOptions.pageBuckets} per version`,
     );
   });
 

@@ -5,8 +5,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { defaultCodecOptions } from '#domain/codec';
+import { defaultCodecOptions, prepareVersion } from '#domain/codec';
 import { ConflictError, ValidationError } from '#domain/errors';
+import { unpackDeltaBuckets } from '#domain/log-codec';
 import { MemoryStore } from '#domain/memory-store';
 import { applyNodeChange, type NodeMap } from '#domain/nodes';
 import type { WorkflowStore } from '#domain/store';
@@ -28,6 +29,9 @@ function setUp(settings: Partial<ServiceSettings> = {}, store: WorkflowStore = n
   });
   return { store, service, clock };
 }
+
+/** Versions stored one chunk per bucket (the layout before the log one), for what only it shows. */
+const chunkLayout: Partial<ServiceSettings> = { codec: { ...defaultCodecOptions, layout: 'chunks' } };
 
 const running = (id: string, extra: Record<string, unknown> = {}) => ({ id, phase: 'Running', ...extra });
 
@@ -202,11 +206,32 @@ describe('WorkflowService on the memory store', () => {
     expect(empty.workflow.phase).toBe('Pending');
   });
 
-  it('lists only committed versions: a lost race leaves its history entry out of the list', async () => {
-    const { store, service } = setUp();
+  it('lists only committed versions: a lost race leaves its history entry out of the list (chunk layout)', async () => {
+    const { store, service } = setUp(chunkLayout);
     await service.persist({ uid: 'wf-race', namespace: 'argo', name: 'r', nodes: { a: running('a') } });
     const loser = new WorkflowService(
       interleaveAfter(store, 'putManifest', () =>
+        service.patch({ uid: 'wf-race', set: { b: running('b') } }),
+      ),
+      { retentionSeconds, sleep: async () => {}, alwaysOffload: true, ...chunkLayout },
+    );
+
+    const result = await loser.patch({ uid: 'wf-race', set: { c: running('c') } });
+    const listed = await service.listVersions('wf-race');
+    const entries = await store.listVersions('wf-race', 100);
+
+    expect(result.conflicts).toBe(1);
+    expect(entries).toHaveLength(4);
+    expect(listed).toHaveLength(3);
+    expect(listed[0]).toMatchObject({ nodeStatusVersion: result.workflow.nodeStatusVersion, current: true });
+    expect(Object.keys((await service.getWorkflow('wf-race')).nodes).sort()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('lists only committed versions: a lost race leaves its log entry out of the list (log layout)', async () => {
+    const { store, service } = setUp();
+    await service.persist({ uid: 'wf-race', namespace: 'argo', name: 'r', nodes: { a: running('a') } });
+    const loser = new WorkflowService(
+      interleaveAfter(store, 'putLogEntry', () =>
         service.patch({ uid: 'wf-race', set: { b: running('b') } }),
       ),
       { retentionSeconds, sleep: async () => {}, alwaysOffload: true },
@@ -214,7 +239,7 @@ describe('WorkflowService on the memory store', () => {
 
     const result = await loser.patch({ uid: 'wf-race', set: { c: running('c') } });
     const listed = await service.listVersions('wf-race');
-    const entries = await store.listVersions('wf-race', 100);
+    const entries = await store.listLogVersions('wf-race', 100);
 
     expect(result.conflicts).toBe(1);
     expect(entries).toHaveLength(4);
@@ -246,6 +271,75 @@ describe('WorkflowService on the memory store', () => {
       expect((await service.getWorkflow('wf-ttl')).nodes.a?.phase).toBe('Succeeded');
     }
     await expect(service.getVersion('wf-ttl', first.workflow.nodeStatusVersion)).rejects.toThrow(/expired/);
+  });
+
+  it('in the log layout, reads every version it wrote back by id, with the id a whole PUT gives, and each delta names only the buckets that changed, across chains and folds (property)', async () => {
+    const ids = ['n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7', 'n8', 'n9'];
+    const phase = fc.constantFrom('Pending', 'Running', 'Succeeded', 'Failed');
+    const node = (id: string) =>
+      fc.record({ phase, note: fc.string({ maxLength: 20 }) }).map((fields) => ({ id, ...fields }));
+    const step = fc.record({
+      whole: fc.boolean(),
+      set: fc.subarray(ids).chain((chosen) => fc.tuple(...chosen.map((id) => node(id)))),
+      remove: fc.subarray(ids, { maxLength: 2 }),
+    });
+    const codec = {
+      ...defaultCodecOptions,
+      targetNodesPerBucket: 2,
+      maxBucketCount: 8,
+      compressionLevel: 1,
+      pageBuckets: 2,
+      maxChainDeltas: 3,
+    };
+    const seen = { deltas: 0, snapshots: 0 };
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 10 }), async (steps) => {
+        const store = new MemoryStore();
+        const { service } = setUp({ alwaysOffload: true, codec }, store);
+        const model: NodeMap = { n1: { id: 'n1', phase: 'Running' } };
+        await service.persist({ uid: 'wf-log', namespace: 'argo', name: 'l', nodes: model });
+        const written: { version: string; nodes: NodeMap }[] = [];
+        for (const { whole, set, remove } of steps) {
+          const setMap = Object.fromEntries(set.map((entry) => [entry.id, entry]));
+          const removed = remove.filter((id) => !(id in setMap));
+          const before = prepareVersion(structuredClone(model), codec);
+          const headBefore = (await store.getRecord('wf-log'))?.log?.head;
+          applyNodeChange(model, { set: setMap, remove: removed });
+          const result = whole
+            ? await service.persist({
+                uid: 'wf-log',
+                namespace: 'argo',
+                name: 'l',
+                nodes: structuredClone(model),
+              })
+            : await service.patch({ uid: 'wf-log', set: setMap, remove: removed });
+          const after = prepareVersion(structuredClone(model), codec);
+          expect(result.workflow.nodeStatusVersion).toBe(after.nodeStatusVersion);
+          written.push({ version: after.nodeStatusVersion, nodes: structuredClone(model) });
+
+          const record = await store.getRecord('wf-log');
+          const head = record?.log
+            ? (await store.getLogEntries('wf-log', record.log.chainStart, record.log.head, true)).at(-1)
+            : undefined;
+          const wroteEntry = head !== undefined && JSON.stringify(head.key) !== JSON.stringify(headBefore);
+          if (wroteEntry) seen[head?.kind === 'delta' ? 'deltas' : 'snapshots']++;
+          if (wroteEntry && head?.kind === 'delta' && before.bucketCount === after.bucketCount) {
+            const changed = after.buckets
+              .filter((bucket) => bucket.chunkId !== before.buckets[bucket.index]?.chunkId)
+              .map((bucket) => bucket.index);
+            expect(unpackDeltaBuckets(head.data).map((bucket) => bucket.index)).toEqual(changed);
+          }
+        }
+        for (const { version, nodes } of written) {
+          expect((await service.getVersion('wf-log', version)).nodes).toEqual(nodes);
+        }
+        expect((await service.getWorkflow('wf-log')).nodes).toEqual(model);
+      }),
+      { numRuns: 80 },
+    );
+    // The runs went through both kinds of entry: chains were built and folded.
+    expect(seen.deltas).toBeGreaterThan(20);
+    expect(seen.snapshots).toBeGreaterThan(20);
   });
 
   it('ends every sequence of patches in the state a plain replay of them gives (property)', async () => {

@@ -31,6 +31,9 @@ const reviewedExpressions = new Set([
   'SET leaseExpiresAt = :lease',
   'nodeStatusVersion = :version AND leaseExpiresAt < :lease',
   'pk = :pk AND begins_with(sk, :parts)',
+  'pk = :pk AND sk BETWEEN :from AND :to',
+  'pk = :pk AND begins_with(sk, :prefix)',
+  'nodeStatusVersion, createdAt, expiresAt, nodeCount, storedBytes, phaseCounts, parentVersion',
 ]);
 const reviewedNames = new Set(['namespaceKey', 'leaseShard', 'leaseExpiresAt', 'base']);
 const reviewedPlaceholders = new Set([
@@ -44,6 +47,9 @@ const reviewedPlaceholders = new Set([
   ':lease',
   ':version',
   ':parts',
+  ':from',
+  ':to',
+  ':prefix',
 ]);
 
 /** Inputs an attacker might try; none is a substring of a reviewed expression. */
@@ -270,6 +276,33 @@ async function driveEveryMethod(text: string): Promise<Sent[]> {
   await store.getUpload(text, text);
   await store.putUploadPart(text, text, { partNumber: 1, buckets: [], expiresAt: 100 });
   await store.listUploadParts(text, text);
+  await store.putLogEntry({
+    uid: text,
+    key: { seq: 3, tag: 'a1b2' },
+    kind: 'delta',
+    nodeStatusVersion: text,
+    parentVersion: text,
+    parent: { seq: 2, tag: 'c3d4' },
+    base: { kind: 'manifest', nodeStatusVersion: text },
+    chainStart: 2,
+    codec: text,
+    bucketCount: 1,
+    nodeCount: 1,
+    rawBytes: 1,
+    storedBytes: 1,
+    createdAt: text,
+    expiresAt: 100,
+    data: new Uint8Array(1),
+  });
+  await store.getLogEntries(text, 2, { seq: 3, tag: 'a1b2' }, false);
+  await store.findLogVersion(text, text);
+  await store.listLogVersions(text, 10);
+  await store.renewLogItems(
+    text,
+    [{ seq: 3, tag: 'a1b2' }],
+    [{ nodeStatusVersion: text, key: { seq: 3, tag: 'a1b2' } }],
+    100,
+  );
   return sent;
 }
 
