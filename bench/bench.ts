@@ -134,13 +134,13 @@ const plannedRuns: Record<
   { upTo: number; updates: Record<StrategyId, number>; hydrates: number }[]
 > = {
   full: [
-    { upTo: 2_000, updates: { A: 30, B: 30, BT: 30, C: 100, D: 100 }, hydrates: 10 },
-    { upTo: 20_000, updates: { A: 4, B: 5, BT: 5, C: 20, D: 100 }, hydrates: 5 },
-    { upTo: Infinity, updates: { A: 2, B: 2, BT: 2, C: 5, D: 20 }, hydrates: 3 },
+    { upTo: 2_000, updates: { A: 30, B: 30, BT: 30, C: 100, D: 100, D0: 100 }, hydrates: 10 },
+    { upTo: 20_000, updates: { A: 4, B: 5, BT: 5, C: 20, D: 100, D0: 100 }, hydrates: 5 },
+    { upTo: Infinity, updates: { A: 2, B: 2, BT: 2, C: 5, D: 20, D0: 20 }, hydrates: 3 },
   ],
   quick: [
-    { upTo: 2_000, updates: { A: 5, B: 5, BT: 5, C: 10, D: 20 }, hydrates: 2 },
-    { upTo: Infinity, updates: { A: 2, B: 2, BT: 2, C: 3, D: 20 }, hydrates: 2 },
+    { upTo: 2_000, updates: { A: 5, B: 5, BT: 5, C: 10, D: 20, D0: 20 }, hydrates: 2 },
+    { upTo: Infinity, updates: { A: 2, B: 2, BT: 2, C: 3, D: 20, D0: 20 }, hydrates: 2 },
   ],
 };
 

@@ -68,7 +68,7 @@ export const defaultCodecOptions: CodecOptions = {
   layout: 'log',
   pageBuckets: 8,
   maxChainDeltas: 128,
-  maxChainFraction: 0.25,
+  maxChainFraction: 0.5,
 };
 
 /**

@@ -3,6 +3,7 @@
  * no JVM. What only a real DynamoDB shows (conditions under concurrency, TTL,
  * batching, capacity) stays in test/integration/domain on DynamoDB Local.
  */
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { defaultCodecOptions, prepareVersion } from '#domain/codec';
@@ -340,6 +341,48 @@ describe('WorkflowService on the memory store', () => {
     // The runs went through both kinds of entry: chains were built and folded.
     expect(seen.deltas).toBeGreaterThan(20);
     expect(seen.snapshots).toBeGreaterThan(20);
+  });
+
+  it('in the log layout, writes a change as a delta while it fits its chain, and folds the chain into a snapshot when it is full', async () => {
+    const store = new MemoryStore();
+    const codec = { ...defaultCodecOptions, maxChainDeltas: 5 };
+    const { service } = setUp({ codec }, store);
+    const nodes = generateNodes({ nodeCount: 2_000, seed: 21 }) as NodeMap;
+    await service.persist({ uid: 'wf-fold', namespace: 'argo', name: 'f', nodes });
+    const headKind = async () => {
+      const record = await store.getRecord('wf-fold');
+      const log = record?.log;
+      return log ? (await store.getLogEntries('wf-fold', log.chainStart, log.head, true)).at(-1)?.kind : undefined;
+    };
+    const kinds: (string | undefined)[] = [await headKind()];
+    let state = nodes;
+    for (let round = 0; round < 6; round++) {
+      const { set } = mutateNodes(state, { count: 3, seed: round });
+      await service.patch({ uid: 'wf-fold', set: set as NodeMap });
+      state = { ...state, ...(set as NodeMap) };
+      kinds.push(await headKind());
+    }
+    // A new, incompressible field on every node: its delta alone would be more than a quarter of the snapshot.
+    const everything = Object.fromEntries(
+      Object.entries(state).map(([id, node]) => [
+        id,
+        { ...node, digest: createHash('sha256').update(id).digest('hex') },
+      ]),
+    ) as NodeMap;
+    await service.patch({ uid: 'wf-fold', set: everything });
+    kinds.push(await headKind());
+
+    expect(kinds).toEqual([
+      'snapshot',
+      'delta',
+      'delta',
+      'delta',
+      'delta',
+      'delta',
+      'snapshot',
+      'snapshot',
+    ]);
+    expect((await service.getWorkflow('wf-fold')).nodes).toEqual(everything);
   });
 
   it('ends every sequence of patches in the state a plain replay of them gives (property)', async () => {
