@@ -140,7 +140,10 @@ export function ratios(results: readonly CaseResult[]): Ratio[] {
       hydrateCpuOverB: quotient(of('D')?.cpuMsPerHydrate.median, of('B')?.cpuMsPerHydrate.median),
       dOverChunkLayout: over(medianUnits(of('D0'))),
       patchCpuOverChunkLayout: quotient(of('D')?.cpuMsPerUpdate.median, of('D0')?.cpuMsPerUpdate.median),
-      patchReadsOverChunkLayout: quotient(of('D')?.readUnitsPerUpdate.median, of('D0')?.readUnitsPerUpdate.median),
+      patchReadsOverChunkLayout: quotient(
+        of('D')?.readUnitsPerUpdate.median,
+        of('D0')?.readUnitsPerUpdate.median,
+      ),
     };
   });
 }

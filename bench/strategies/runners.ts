@@ -83,7 +83,9 @@ export function createRunner(
   const store = new DynamoDbStore(documentClient, { tableName });
   const service = new WorkflowService(
     store,
-    id === 'D0' ? { ...settings, codec: { ...defaultCodecOptions, ...settings.codec, layout: 'chunks' } } : settings,
+    id === 'D0'
+      ? { ...settings, codec: { ...defaultCodecOptions, ...settings.codec, layout: 'chunks' } }
+      : settings,
   );
   return {
     id,

@@ -53,10 +53,15 @@ export interface CodecOptions {
   readonly layout: 'log' | 'chunks';
   /** Buckets a snapshot page holds. */
   readonly pageBuckets: number;
-  /** Most deltas a log chain has before the next commit folds it into a snapshot. */
+  /** Most deltas a log chain has before the next commit folds it into a snapshot (`log-policy.ts`). */
   readonly maxChainDeltas: number;
   /** A chain whose deltas' bytes reach this share of its base's is folded too. */
   readonly maxChainFraction: number;
+  /**
+   * The price of a write unit in read units (DynamoDB on demand: 5): weighs a
+   * fold's writes against the chain's reads when choosing the chain's length.
+   */
+  readonly writeReadPriceRatio: number;
 }
 
 export const defaultCodecOptions: CodecOptions = {
@@ -67,8 +72,9 @@ export const defaultCodecOptions: CodecOptions = {
   codec: codecName,
   layout: 'log',
   pageBuckets: 8,
-  maxChainDeltas: 128,
+  maxChainDeltas: 1024,
   maxChainFraction: 0.5,
+  writeReadPriceRatio: 5,
 };
 
 /**

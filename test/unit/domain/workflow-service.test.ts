@@ -352,7 +352,9 @@ describe('WorkflowService on the memory store', () => {
     const headKind = async () => {
       const record = await store.getRecord('wf-fold');
       const log = record?.log;
-      return log ? (await store.getLogEntries('wf-fold', log.chainStart, log.head, true)).at(-1)?.kind : undefined;
+      return log
+        ? (await store.getLogEntries('wf-fold', log.chainStart, log.head, true)).at(-1)?.kind
+        : undefined;
     };
     const kinds: (string | undefined)[] = [await headKind()];
     let state = nodes;
@@ -372,16 +374,7 @@ describe('WorkflowService on the memory store', () => {
     await service.patch({ uid: 'wf-fold', set: everything });
     kinds.push(await headKind());
 
-    expect(kinds).toEqual([
-      'snapshot',
-      'delta',
-      'delta',
-      'delta',
-      'delta',
-      'delta',
-      'snapshot',
-      'snapshot',
-    ]);
+    expect(kinds).toEqual(['snapshot', 'delta', 'delta', 'delta', 'delta', 'delta', 'snapshot', 'snapshot']);
     expect((await service.getWorkflow('wf-fold')).nodes).toEqual(everything);
   });
 
