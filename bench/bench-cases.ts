@@ -117,8 +117,10 @@ export async function runCase(
   let finalVersion = '';
   let foldAt: number | undefined;
   const updates: NodeMap[] = [];
-  for (const [index, set] of workload.updates.entries()) {
+  for (let index = 0; ; index++) {
     if (index >= options.updates && (!options.untilFold || foldAt !== undefined)) break;
+    if (index >= workload.updates.length && !workload.extend(index + 1)) break;
+    const set = workload.updates[index] as NodeMap;
     updates.push(set);
     Object.assign(state, set);
     const { result, cost } = await meter.measure(() => timed(() => runner.update(uid, state, set)));

@@ -34,7 +34,6 @@
  */
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
-import { defaultCodecOptions } from '#domain/codec';
 import { type CaseResult, runCase } from './bench-cases.ts';
 import { checkCapacityRule } from './capacity-check.ts';
 import { type DocInput, updatePerformanceDoc, updateWireDoc } from './docs.ts';
@@ -134,25 +133,19 @@ const plannedRuns: Record<
   { upTo: number; updates: Record<StrategyId, number>; hydrates: number }[]
 > = {
   full: [
-    { upTo: 2_000, updates: { A: 30, B: 30, BT: 30, C: 100, D: 100 }, hydrates: 10 },
-    { upTo: 20_000, updates: { A: 4, B: 5, BT: 5, C: 20, D: 100 }, hydrates: 5 },
-    { upTo: Infinity, updates: { A: 2, B: 2, BT: 2, C: 5, D: 20 }, hydrates: 3 },
+    { upTo: 2_000, updates: { A: 30, B: 30, BT: 30, C: 100, D: 100, D0: 100 }, hydrates: 10 },
+    { upTo: 20_000, updates: { A: 4, B: 5, BT: 5, C: 20, D: 100, D0: 100 }, hydrates: 5 },
+    { upTo: Infinity, updates: { A: 2, B: 2, BT: 2, C: 5, D: 20, D0: 20 }, hydrates: 3 },
   ],
   quick: [
-    { upTo: 2_000, updates: { A: 5, B: 5, BT: 5, C: 10, D: 20 }, hydrates: 2 },
-    { upTo: Infinity, updates: { A: 2, B: 2, BT: 2, C: 3, D: 20 }, hydrates: 2 },
+    { upTo: 2_000, updates: { A: 5, B: 5, BT: 5, C: 10, D: 20, D0: 20 }, hydrates: 2 },
+    { upTo: Infinity, updates: { A: 2, B: 2, BT: 2, C: 3, D: 20, D0: 20 }, hydrates: 2 },
   ],
 };
 
 const planFor = (nodeCount: number) =>
   plannedRuns[quick ? 'quick' : 'full'].find((plan) => nodeCount <= plan.upTo) ??
   (plannedRuns.full[2] as (typeof plannedRuns.full)[number]);
-
-/**
- * Most updates a case runs to reach the end of a log chain (its fold): the
- * chain's cap, with room to spare; the workload may run out of pods first.
- */
-const foldBudget = defaultCodecOptions.maxChainDeltas + 8;
 
 const updatesFor = (strategy: StrategyId, nodeCount: number): number =>
   Math.min(maxUpdates, planFor(nodeCount).updates[strategy]);
@@ -295,12 +288,9 @@ async function benchmark(database: BenchDatabase): Promise<void> {
   for (const nodeCount of sizes) {
     for (const podsPerUpdate of podCounts) {
       const started = performance.now();
-      // Only as many updates as the busiest strategy runs at this size (each one scans the whole
-      // map), and enough for D to fold a whole chain.
-      const needed = Math.max(
-        ...strategies.map((strategy) => updatesFor(strategy, nodeCount)),
-        strategies.includes('D') ? foldBudget : 0,
-      );
+      // As many updates as the busiest strategy runs at this size (each one scans the whole
+      // map); a case that runs until its chain folds builds more as it goes.
+      const needed = Math.max(...strategies.map((strategy) => updatesFor(strategy, nodeCount)));
       const workload = buildWorkload(nodeCount, podsPerUpdate, needed, seed);
       log(
         `N=${formatNumber(nodeCount)} k=${podsPerUpdate}: ${workload.updates.length} updates of ~${formatNumber(

@@ -122,7 +122,7 @@ function headline(results: readonly CaseResult[], ratioRows: readonly Ratio[]): 
     );
   const ratio = ratioRows.find((row) => row.nodeCount === 10_000 && row.podsPerUpdate === 10);
   if (!ratio) return 'Not measured in this run.';
-  const rows = ['A', 'B', 'BT', 'C', 'D'].flatMap((strategy) => {
+  const rows = ['A', 'B', 'BT', 'C', 'D', 'D0'].flatMap((strategy) => {
     const result = at(strategy);
     if (!result) return [];
     const units = unitsOf(result);
@@ -205,7 +205,13 @@ function headline(results: readonly CaseResult[], ratioRows: readonly Ratio[]): 
       `≤ ${t.persistCpuMs} ms`,
       (c?.cpuMsPerUpdate.median ?? 1e9) <= t.persistCpuMs,
     ),
-    `- patch (D) CPU, median: **${d?.cpuMsPerUpdate.median ?? '-'} ms**`,
+    `- patch (D) CPU, median: **${d?.cpuMsPerUpdate.median ?? '-'} ms**` +
+      (ratio.patchCpuOverChunkLayout === undefined
+        ? ''
+        : `; ${ratio.patchCpuOverChunkLayout.toFixed(1)}× a PATCH in the chunk layout (D0) in the same run ` +
+          `(goal: no slower: ${ratio.patchCpuOverChunkLayout <= 1 ? 'met' : 'not met'}), ` +
+          `reading ${ratio.patchReadsOverChunkLayout?.toFixed(1) ?? '-'}× its read units and writing ` +
+          `${percent(ratio.dOverChunkLayout)} of its write units`),
     goal(
       'hydrate CPU, median',
       `${d?.cpuMsPerHydrate.median ?? '-'} ms`,

@@ -39,7 +39,7 @@ export function caseCells(result: CaseResult): string[] {
     formatNumber(result.changedNodesPerUpdate.median),
     formatNumber(unitsOf(result), unitsOf(result) < 100 ? 1 : 0),
     formatNumber(result.writeUnitsPerUpdate.median, result.writeUnitsPerUpdate.median < 100 ? 1 : 0),
-    result.foldEvery === undefined ? '-' : String(result.foldEvery),
+    foldCell(result),
     formatNumber(result.deleteUnitsPerUpdate.median),
     formatNumber(result.indexWriteUnitsPerUpdate.median),
     formatNumber(result.readUnitsPerUpdate.median, 1),
@@ -52,6 +52,16 @@ export function caseCells(result: CaseResult): string[] {
     formatBytes(result.garbageBytes),
     `${result.storedBytesAfter100Projected ? '~' : ''}${formatBytes(result.storedBytesAfter100)}`,
   ];
+}
+
+/**
+ * How often the case folded its log chain: every so many updates, or `> n`
+ * when its n updates wrote no snapshot (its write units then leave folds
+ * out); `-` for the whole-blob strategies.
+ */
+function foldCell(result: CaseResult): string {
+  if (result.foldEvery !== undefined) return String(result.foldEvery);
+  return result.strategy === 'C' || result.strategy === 'D' ? `> ${result.updates}` : '-';
 }
 
 export interface Ratio {
@@ -71,6 +81,10 @@ export interface Ratio {
   readonly hydrateReadsOverB?: number;
   readonly persistCpuOverB?: number;
   readonly hydrateCpuOverB?: number;
+  /** D against D0 (the chunk layout) in the same run: PATCH write units, CPU and read units. */
+  readonly dOverChunkLayout?: number;
+  readonly patchCpuOverChunkLayout?: number;
+  readonly patchReadsOverChunkLayout?: number;
 }
 
 /**
@@ -124,6 +138,12 @@ export function ratios(results: readonly CaseResult[]): Ratio[] {
       hydrateReadsOverB: quotient(of('D')?.readUnitsPerHydrate.median, of('B')?.readUnitsPerHydrate.median),
       persistCpuOverB: quotient(of('C')?.cpuMsPerUpdate.median, of('B')?.cpuMsPerUpdate.median),
       hydrateCpuOverB: quotient(of('D')?.cpuMsPerHydrate.median, of('B')?.cpuMsPerHydrate.median),
+      dOverChunkLayout: over(medianUnits(of('D0'))),
+      patchCpuOverChunkLayout: quotient(of('D')?.cpuMsPerUpdate.median, of('D0')?.cpuMsPerUpdate.median),
+      patchReadsOverChunkLayout: quotient(
+        of('D')?.readUnitsPerUpdate.median,
+        of('D0')?.readUnitsPerUpdate.median,
+      ),
     };
   });
 }
@@ -144,6 +164,9 @@ export const ratioHeaders = [
   'hydrate RCU D/B',
   'PUT CPU C/B',
   'hydrate CPU D/B',
+  'D/D0 WCU',
+  'PATCH CPU D/D0',
+  'PATCH RCU D/D0',
 ];
 
 const times = (value: number | undefined) => (value === undefined ? '-' : `${value.toFixed(1)}×`);
@@ -161,6 +184,9 @@ export const ratioCells = (ratio: Ratio): string[] => [
   times(ratio.hydrateReadsOverB),
   times(ratio.persistCpuOverB),
   times(ratio.hydrateCpuOverB),
+  percent(ratio.dOverChunkLayout),
+  times(ratio.patchCpuOverChunkLayout),
+  times(ratio.patchReadsOverChunkLayout),
 ];
 
 export const capacityHeaders = [
@@ -212,8 +238,9 @@ const colors: Record<StrategyId, string> = {
   BT: '#9467bd',
   C: '#1f77b4',
   D: '#2ca02c',
+  D0: '#8c8c8c',
 };
-const dashes: Record<StrategyId, string> = { A: '', B: '6 3', BT: '4 2', C: '2 3', D: '' };
+const dashes: Record<StrategyId, string> = { A: '', B: '6 3', BT: '4 2', C: '2 3', D: '', D0: '1 3' };
 
 const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 

@@ -12,7 +12,7 @@ export interface Workload {
   readonly nodeCount: number;
   readonly podsPerUpdate: number;
   readonly initial: NodeMap;
-  /** The changed nodes of each update, in order. */
+  /** The changed nodes of each update, in order (as many as built so far). */
   readonly updates: readonly NodeMap[];
   /** Nodes changed per update, pods plus their containers. */
   readonly changedNodes: readonly number[];
@@ -22,14 +22,20 @@ export interface Workload {
    * write less and keep the change.
    */
   readonly limitUnits: readonly number[];
+  /**
+   * Builds more updates, up to `count` in all; false when the workflow ran
+   * out of pods to advance first. A case that runs until its store folds a
+   * chain asks for them as it goes, so no case builds more than it needs.
+   */
+  extend(count: number): boolean;
 }
 
 /** Share of the nodes still Pending or Running at the start: a workflow halfway through. */
 export const runningFraction = 0.5;
 
 /**
- * Builds up to `updateCount` updates of `podsPerUpdate` pods each; stops early
- * when fewer than that many pods are left to advance (the workflow is done).
+ * Builds `updateCount` updates of `podsPerUpdate` pods each (fewer when the
+ * workflow runs out of pods to advance: it is done), and more on request.
  */
 export function buildWorkload(
   nodeCount: number,
@@ -43,14 +49,23 @@ export function buildWorkload(
   const updates: NodeMap[] = [];
   const changedNodes: number[] = [];
   const limitUnits: number[] = [];
-  for (let index = 0; index < updateCount; index++) {
-    const { set, changedIds } = mutateNodes(state, { count: podsPerUpdate, seed: seed * 100_003 + index });
-    const pods = changedIds.filter((id) => set[id]?.type === 'Pod').length;
-    if (pods < podsPerUpdate) break;
-    updates.push(set as NodeMap);
-    changedNodes.push(changedIds.length);
-    limitUnits.push(Math.ceil(gzipSync(JSON.stringify(set)).length / 1024) + 1);
-    Object.assign(state, set);
-  }
-  return { nodeCount, podsPerUpdate, initial, updates, changedNodes, limitUnits };
+  let done = false;
+  const extend = (count: number): boolean => {
+    while (updates.length < count && !done) {
+      const index = updates.length;
+      const { set, changedIds } = mutateNodes(state, { count: podsPerUpdate, seed: seed * 100_003 + index });
+      const pods = changedIds.filter((id) => set[id]?.type === 'Pod').length;
+      if (pods < podsPerUpdate) {
+        done = true;
+        break;
+      }
+      updates.push(set as NodeMap);
+      changedNodes.push(changedIds.length);
+      limitUnits.push(Math.ceil(gzipSync(JSON.stringify(set)).length / 1024) + 1);
+      Object.assign(state, set);
+    }
+    return updates.length >= count;
+  };
+  extend(updateCount);
+  return { nodeCount, podsPerUpdate, initial, updates, changedNodes, limitUnits, extend };
 }

@@ -7,16 +7,20 @@
  * - BT (B′ in the docs): a gzip blob per version with `expiresAt` and no delete, TTL
  *   doing the clean-up: what a user would build on DynamoDB without this project;
  * - C: this project, full PUT (`WorkflowService.persist`);
- * - D: this project, PATCH of the changed nodes (`WorkflowService.patch`).
+ * - D: this project, PATCH of the changed nodes (`WorkflowService.patch`);
+ * - D0: the same PATCH in the chunk layout (one chunk per bucket and a
+ *   manifest), as this project stored versions before the log layout: the
+ *   same-run baseline of what the log layout changed.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { defaultCodecOptions } from '#domain/codec';
 import type { NodeMap } from '#domain/nodes';
 import { type ServiceSettings, WorkflowService } from '#domain/workflow-service';
 import { DynamoDbStore } from '#store/dynamodb-store';
 import { type BlobVersion, WholeBlobStore } from '#testkit/stores/whole-blob-store';
 import { currentVersionItemKeys } from '#testkit/version-items';
 
-export const strategyIds = ['A', 'B', 'BT', 'C', 'D'] as const;
+export const strategyIds = ['A', 'B', 'BT', 'C', 'D', 'D0'] as const;
 export type StrategyId = (typeof strategyIds)[number];
 
 export const strategyLabels: Record<StrategyId, string> = {
@@ -25,6 +29,7 @@ export const strategyLabels: Record<StrategyId, string> = {
   BT: 'B′: gzip blob per version with expiresAt, no delete (TTL)',
   C: 'ours, full PUT (persist)',
   D: 'ours, PATCH (delta)',
+  D0: 'ours before the log layout: PATCH, a chunk per bucket',
 };
 
 export interface StrategyRunner {
@@ -76,7 +81,12 @@ export function createRunner(
     };
   }
   const store = new DynamoDbStore(documentClient, { tableName });
-  const service = new WorkflowService(store, settings);
+  const service = new WorkflowService(
+    store,
+    id === 'D0'
+      ? { ...settings, codec: { ...defaultCodecOptions, ...settings.codec, layout: 'chunks' } }
+      : settings,
+  );
   return {
     id,
     async create(uid, nodes) {

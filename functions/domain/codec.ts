@@ -53,10 +53,15 @@ export interface CodecOptions {
   readonly layout: 'log' | 'chunks';
   /** Buckets a snapshot page holds. */
   readonly pageBuckets: number;
-  /** Most deltas a log chain has before the next commit folds it into a snapshot. */
+  /** Most deltas a log chain has before the next commit folds it into a snapshot (`log-policy.ts`). */
   readonly maxChainDeltas: number;
   /** A chain whose deltas' bytes reach this share of its base's is folded too. */
   readonly maxChainFraction: number;
+  /**
+   * The price of a write unit in read units (DynamoDB on demand: 5): weighs a
+   * fold's writes against the chain's reads when choosing the chain's length.
+   */
+  readonly writeReadPriceRatio: number;
 }
 
 export const defaultCodecOptions: CodecOptions = {
@@ -67,17 +72,19 @@ export const defaultCodecOptions: CodecOptions = {
   codec: codecName,
   layout: 'log',
   pageBuckets: 8,
-  maxChainDeltas: 128,
-  maxChainFraction: 0.25,
+  maxChainDeltas: 1024,
+  maxChainFraction: 0.5,
+  writeReadPriceRatio: 5,
 };
 
 /**
- * The codec of a page: the canonical texts of consecutive buckets,
- * concatenated in bucket order, deflated as one stream with the d2
+ * The codec of a page: consecutive buckets as one JSON object (each
+ * bucket's canonical text without its braces, in bucket order, joined by
+ * commas; an empty bucket adds nothing), deflated as one stream with the d2
  * dictionary. A page item holds many buckets, so a log-layout snapshot is
  * written in a few large items (one write unit per KB, and far better
- * compression than a bucket alone) while a reader still finds each bucket
- * by its offset in the page (see `log-codec.ts`).
+ * compression than a bucket alone); a whole version is read a page at a time
+ * with one parse each, and one bucket by its offset (`pageSlices`).
  */
 export const pageCodecName = 'wfo-page-deflate-d2';
 
@@ -320,7 +327,30 @@ export function compressBucket(
 
 /** Compresses the canonical texts of consecutive buckets as one page, split into parts that fit an item. */
 export function compressPage(canonicals: readonly string[], options: CodecOptions = defaultCodecOptions) {
-  return splitParts(deflateWith(pageCodecName, canonicals.join(''), options.compressionLevel), options);
+  const members = canonicals.filter((text) => text.length > 2).map((text) => text.slice(1, -1));
+  return splitParts(deflateWith(pageCodecName, `{${members.join(',')}}`, options.compressionLevel), options);
+}
+
+/**
+ * Where each bucket's members lie in a page's text, in bytes, from the
+ * buckets' canonical sizes (a bucket of no node, `{}`, has none); and the
+ * page text's size. A bucket's canonical text is `{` + its slice + `}`.
+ */
+export function pageSlices(rawSizes: readonly number[]): {
+  readonly slices: readonly { readonly start: number; readonly end: number }[];
+  readonly pageBytes: number;
+} {
+  let position = 1;
+  let first = true;
+  const slices = rawSizes.map((size) => {
+    if (size <= 2) return { start: position, end: position };
+    if (!first) position += 1;
+    first = false;
+    const start = position;
+    position += size - 2;
+    return { start, end: position };
+  });
+  return { slices, pageBytes: position + 1 };
 }
 
 function splitParts(compressed: Buffer, options: CodecOptions): Uint8Array[] {

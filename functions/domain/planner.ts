@@ -25,7 +25,7 @@ import {
   packDelta,
   storedChangeBetween,
 } from './log-codec.ts';
-import { deltaFits, shouldFold } from './log-policy.ts';
+import { deltaFits, deltaTableBytes, shouldFold } from './log-policy.ts';
 import {
   applyNodeChange,
   changedIds,
@@ -228,14 +228,18 @@ export class Planner {
       changed.push(changedBucketOf(bucketPrepared));
       storedChangeBetween(before.get(index) as NodeMap, bucket.nodes, stored);
     }
-    const plan = this.packed(sortChanged(changed), stored);
+    const plan = this.packed(sortChanged(changed), stored, version);
     return plan ? { plan, prepared } : undefined;
   }
 
-  /** A delta plan with its payload packed, or undefined when it exceeds one item. */
-  private packed(changed: readonly ChangedBucket[], change: NodeChange): DeltaPlan | undefined {
+  /** A delta plan with its payload packed, or undefined when it does not fit the chain (`log-policy.ts`). */
+  private packed(
+    changed: readonly ChangedBucket[],
+    change: NodeChange,
+    version: LoadedVersion,
+  ): DeltaPlan | undefined {
     const data = packDelta({ changed, change }, logCodecName, this.codec.compressionLevel);
-    return data.length <= this.codec.maxPartBytes ? { changed, change, data } : undefined;
+    return deltaFits(data.length, version, this.codec) ? { changed, change, data } : undefined;
   }
 
   /**
@@ -285,7 +289,8 @@ export class Planner {
     const changedIndexes = prepared.buckets
       .filter((bucket) => bucket.chunkId !== infos[bucket.index]?.chunkId)
       .map((bucket) => bucket.index);
-    if (!deltaFits(changedIndexes.length, prepared.bucketCount)) return plan;
+    // Too many changed buckets for a delta to fit, whatever its nodes: no need to read them.
+    if (!deltaFits(deltaTableBytes(changedIndexes.length), version, this.codec)) return plan;
     const buckets = await this.reader.readBuckets(
       record.uid,
       record.nodeStatusVersion,
@@ -298,7 +303,7 @@ export class Planner {
       storedChangeBetween((buckets.get(index) as DecodedBucket).nodes, after, stored);
     }
     const changed = changedIndexes.map((index) => changedBucketOf(prepared.buckets[index] as PreparedBucket));
-    const delta = this.packed(changed, stored);
+    const delta = this.packed(changed, stored, version);
     return delta ? { ...plan, delta } : plan;
   }
 

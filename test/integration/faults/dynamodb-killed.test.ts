@@ -9,6 +9,7 @@
  * points are exact: a middleware on the handlers' DynamoDB client kills the
  * database just before a chosen call goes out.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +80,11 @@ async function restart(): Promise<void> {
   if (last) last.restartMs = Math.round(performance.now() - started);
 }
 
+/**
+ * Every node of the map changes with the phase, and by an incompressible
+ * field: too much change for a delta on the log chain, so a write of the
+ * other phase stores a whole snapshot, its pages in batches, then its entry.
+ */
 const nodes = (phase: string, count = 2000): NodeMap => {
   const map: NodeMap = {};
   for (let index = 0; index < count; index++) {
@@ -87,6 +93,7 @@ const nodes = (phase: string, count = 2000): NodeMap => {
       phase,
       templateName: 'process-item',
       inputs: { parameters: [{ name: 'item', value: `item-${index}` }] },
+      digest: createHash('sha256').update(`${phase}-${index}`).digest('hex'),
     };
   }
   return map;
@@ -134,6 +141,10 @@ describe('DynamoDB Local killed in the middle of a persist', () => {
       killPoint = (name) => (name === command && ++seen === nth ? 'before' : undefined);
 
       const interrupted = await putWorkflow(uid, 'Succeeded');
+      // The kill point was reached (else the database still runs: nothing to restart).
+      const killed = killPoint === undefined;
+      killPoint = undefined;
+      expect(killed).toBe(true);
       const whileDown = await fetch(`${runtime.baseUrl}/v1/workflows/${uid}`);
       await restart();
       const after = await visible(uid);

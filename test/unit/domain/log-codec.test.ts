@@ -14,6 +14,7 @@ import {
   inflateWith,
   logCodecName,
   pageCodecName,
+  pageSlices,
   prepareVersion,
 } from '#domain/codec';
 import {
@@ -171,19 +172,32 @@ describe('stored changes', () => {
 });
 
 describe('pages', () => {
-  it("give back each bucket's canonical text by its offset, for every real Argo fixture", () => {
+  it('leave empty buckets out of the object and find each bucket by its sizes', () => {
+    const texts = ['{}', '{"a":{"id":"a"}}', '{}', '{"b":1,"c":[2]}', '{}'];
+
+    const raw = inflateWith(pageCodecName, concatParts(compressPage(texts))).toString('utf8');
+    const { slices, pageBytes } = pageSlices(texts.map((text) => Buffer.byteLength(text)));
+
+    expect(raw).toBe('{"a":{"id":"a"},"b":1,"c":[2]}');
+    expect(pageBytes).toBe(raw.length);
+    expect(slices.map(({ start, end }) => `{${raw.slice(start, end)}}`)).toEqual(texts);
+  });
+
+  it("give back each bucket's canonical text by its offset, and all their nodes as one object, for every real Argo fixture", () => {
     for (const { file, nodes } of loadArgoFixtures()) {
       const prepared = prepareVersion(nodes as NodeMap, { ...defaultCodecOptions, targetNodesPerBucket: 2 });
       const texts = prepared.buckets.map((bucket) => bucket.canonical);
 
       const raw = inflateWith(pageCodecName, concatParts(compressPage(texts)));
+      const { slices, pageBytes } = pageSlices(prepared.buckets.map((bucket) => bucket.rawBytes));
 
-      let offset = 0;
-      for (const bucket of prepared.buckets) {
-        expect(raw.toString('utf8', offset, offset + bucket.rawBytes), file).toBe(bucket.canonical);
-        offset += bucket.rawBytes;
-      }
-      expect(offset, file).toBe(raw.length);
+      prepared.buckets.forEach((bucket, index) => {
+        const { start, end } = slices[index] as { start: number; end: number };
+        expect(`{${raw.toString('utf8', start, end)}}`, file).toBe(bucket.canonical);
+      });
+      expect(pageBytes, file).toBe(raw.length);
+      // The page's text is one object of every node of its buckets.
+      expect(JSON.parse(raw.toString('utf8')), file).toEqual(nodes);
     }
   });
 });

@@ -3,6 +3,7 @@
  * no JVM. What only a real DynamoDB shows (conditions under concurrency, TTL,
  * batching, capacity) stays in test/integration/domain on DynamoDB Local.
  */
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { defaultCodecOptions, prepareVersion } from '#domain/codec';
@@ -273,7 +274,7 @@ describe('WorkflowService on the memory store', () => {
     await expect(service.getVersion('wf-ttl', first.workflow.nodeStatusVersion)).rejects.toThrow(/expired/);
   });
 
-  it('in the log layout, reads every version it wrote back by id, with the id a whole PUT gives, and each delta names only the buckets that changed, across chains and folds (property)', async () => {
+  it('in the log layout, reads every version it wrote back by id, with the id a whole PUT gives whatever the key order, and each delta names only the buckets that changed, across chains and folds (property)', async () => {
     const ids = ['n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7', 'n8', 'n9'];
     const phase = fc.constantFrom('Pending', 'Running', 'Succeeded', 'Failed');
     const node = (id: string) =>
@@ -316,6 +317,20 @@ describe('WorkflowService on the memory store', () => {
           const after = prepareVersion(structuredClone(model), codec);
           expect(result.workflow.nodeStatusVersion).toBe(after.nodeStatusVersion);
           written.push({ version: after.nodeStatusVersion, nodes: structuredClone(model) });
+          // The same map with its ids and fields in another order is the same version: nothing to write.
+          const reordered = Object.fromEntries(
+            Object.entries(model)
+              .reverse()
+              .map(([id, node]) => [id, Object.fromEntries(Object.entries(node).reverse())]),
+          ) as NodeMap;
+          const again = await service.persist({
+            uid: 'wf-log',
+            namespace: 'argo',
+            name: 'l',
+            nodes: reordered,
+          });
+          expect(again.workflow.nodeStatusVersion).toBe(after.nodeStatusVersion);
+          expect(again.write.writeUnits).toBe(0);
 
           const record = await store.getRecord('wf-log');
           const head = record?.log
@@ -340,6 +355,41 @@ describe('WorkflowService on the memory store', () => {
     // The runs went through both kinds of entry: chains were built and folded.
     expect(seen.deltas).toBeGreaterThan(20);
     expect(seen.snapshots).toBeGreaterThan(20);
+  });
+
+  it('in the log layout, writes a change as a delta while it fits its chain, and folds the chain into a snapshot when it is full', async () => {
+    const store = new MemoryStore();
+    const codec = { ...defaultCodecOptions, maxChainDeltas: 5 };
+    const { service } = setUp({ codec }, store);
+    const nodes = generateNodes({ nodeCount: 2_000, seed: 21 }) as NodeMap;
+    await service.persist({ uid: 'wf-fold', namespace: 'argo', name: 'f', nodes });
+    const headKind = async () => {
+      const record = await store.getRecord('wf-fold');
+      const log = record?.log;
+      return log
+        ? (await store.getLogEntries('wf-fold', log.chainStart, log.head, true)).at(-1)?.kind
+        : undefined;
+    };
+    const kinds: (string | undefined)[] = [await headKind()];
+    let state = nodes;
+    for (let round = 0; round < 6; round++) {
+      const { set } = mutateNodes(state, { count: 3, seed: round });
+      await service.patch({ uid: 'wf-fold', set: set as NodeMap });
+      state = { ...state, ...(set as NodeMap) };
+      kinds.push(await headKind());
+    }
+    // A new, incompressible field on every node: its delta alone would be more than a quarter of the snapshot.
+    const everything = Object.fromEntries(
+      Object.entries(state).map(([id, node]) => [
+        id,
+        { ...node, digest: createHash('sha256').update(id).digest('hex') },
+      ]),
+    ) as NodeMap;
+    await service.patch({ uid: 'wf-fold', set: everything });
+    kinds.push(await headKind());
+
+    expect(kinds).toEqual(['snapshot', 'delta', 'delta', 'delta', 'delta', 'delta', 'snapshot', 'snapshot']);
+    expect((await service.getWorkflow('wf-fold')).nodes).toEqual(everything);
   });
 
   it('ends every sequence of patches in the state a plain replay of them gives (property)', async () => {
