@@ -60,6 +60,27 @@ const pageIdOf = (buckets: readonly PreparedBucket[]): string =>
 const partsBytes = (parts: readonly Uint8Array[]): number =>
   parts.reduce((sum, part) => sum + part.length, 0);
 
+/** What every entry of a commit says of its version, whatever its kind. */
+const entryOf = (
+  uid: string,
+  key: EntryKey,
+  record: WorkflowRecord | undefined,
+  plan: VersionPlan,
+  times: Times,
+) => ({
+  uid,
+  key,
+  nodeStatusVersion: plan.nodeStatusVersion,
+  ...(record ? { parentVersion: record.nodeStatusVersion } : {}),
+  codec: logCodecName,
+  bucketCount: plan.bucketCount,
+  nodeCount: plan.nodeCount,
+  rawBytes: plan.rawBytes,
+  ...(plan.phaseCounts === undefined ? {} : { phaseCounts: plan.phaseCounts }),
+  createdAt: times.nowIso,
+  expiresAt: times.expiresAt,
+});
+
 export class LogWriter {
   constructor(
     private readonly store: WorkflowStore,
@@ -98,22 +119,12 @@ export class LogWriter {
     const baseBytes = current.log?.baseBytes ?? current.manifest?.storedBytes ?? 0;
     const storedBytes = baseBytes + (current.log?.deltaBytes ?? 0) + delta.data.length;
     const entry: LogEntry = {
-      uid,
-      key,
+      ...entryOf(uid, key, record, plan, times),
       kind: 'delta',
-      nodeStatusVersion: plan.nodeStatusVersion,
-      ...(record ? { parentVersion: record.nodeStatusVersion } : {}),
       ...(head ? { parent: head.key } : {}),
       ...(base ? { base } : {}),
       chainStart,
-      codec: logCodecName,
-      bucketCount: plan.bucketCount,
-      nodeCount: plan.nodeCount,
-      rawBytes: plan.rawBytes,
       storedBytes,
-      ...(plan.phaseCounts === undefined ? {} : { phaseCounts: plan.phaseCounts }),
-      createdAt: times.nowIso,
-      expiresAt: times.expiresAt,
       data: delta.data,
     };
     costs.push(await this.store.putLogEntry(entry));
@@ -195,20 +206,10 @@ export class LogWriter {
     });
     const storedBytes = pages.reduce((sum, page) => sum + page.storedBytes, 0) + data.length;
     const entry: LogEntry = {
-      uid,
-      key,
+      ...entryOf(uid, key, record, plan, times),
       kind: 'snapshot',
-      nodeStatusVersion: plan.nodeStatusVersion,
-      ...(record ? { parentVersion: record.nodeStatusVersion } : {}),
       chainStart: key.seq,
-      codec: logCodecName,
-      bucketCount: plan.bucketCount,
-      nodeCount: plan.nodeCount,
-      rawBytes: plan.rawBytes,
       storedBytes,
-      ...(plan.phaseCounts === undefined ? {} : { phaseCounts: plan.phaseCounts }),
-      createdAt: times.nowIso,
-      expiresAt: times.expiresAt,
       data,
     };
     const storedEntry = await this.store.putLogEntry(entry);

@@ -4,7 +4,14 @@
  * and what a write costs by DynamoDB's published rules.
  */
 import type { StopStrategy } from '#contract/workflow';
-import type { Manifest, ManifestChunk, WorkflowRecord, WorkflowSummary, WriteCost } from '#domain/store';
+import type {
+  Manifest,
+  ManifestChunk,
+  VersionSummary,
+  WorkflowRecord,
+  WorkflowSummary,
+  WriteCost,
+} from '#domain/store';
 import type { PhaseCounts } from '#domain/summaries';
 import type { Item } from './batch.ts';
 import { itemSize, writeUnitsFor } from './item-size.ts';
@@ -153,7 +160,20 @@ export function toManifest(uid: string, item: Item): Manifest {
   };
 }
 
-const isObject = (value: unknown): boolean =>
+/** A history entry (chunk layout) or a log entry read for its history fields, as a listed version. */
+export function toVersionSummary(item: Item): VersionSummary {
+  return {
+    nodeStatusVersion: item.nodeStatusVersion as string,
+    createdAt: item.createdAt as string,
+    expiresAt: Number(item.expiresAt),
+    nodeCount: Number(item.nodeCount),
+    storedBytes: Number(item.storedBytes),
+    ...(isObject(item.phaseCounts) ? { phaseCounts: item.phaseCounts as PhaseCounts } : {}),
+    ...(typeof item.parentVersion === 'string' ? { parentVersion: item.parentVersion } : {}),
+  };
+}
+
+export const isObject = (value: unknown): boolean =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /** The record as its item, with the index keys it carries. */

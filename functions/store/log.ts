@@ -12,7 +12,7 @@ import type { PhaseCounts } from '#domain/summaries';
 import { batchPut, forEachLimited, type Item } from './batch.ts';
 import { extendExpiry, type StoreContext } from './context.ts';
 import { guarded } from './errors.ts';
-import { costOf, sumCosts } from './items.ts';
+import { costOf, isObject, sumCosts, toVersionSummary } from './items.ts';
 import { entryKey, entryPrefix, lookupKey, lookupPrefix, parseEntryKey, workflowKey } from './keys.ts';
 
 const keyText = (key: EntryKey): string => `${key.seq}#${key.tag}`;
@@ -74,9 +74,6 @@ function toEntry(uid: string, item: Item): LogEntry | undefined {
     data: (item.data as Uint8Array | undefined) ?? new Uint8Array(),
   };
 }
-
-const isObject = (value: unknown): boolean =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
 
 export class LogStore {
   constructor(private readonly context: StoreContext) {}
@@ -153,15 +150,7 @@ export class LogStore {
         }),
       ),
     );
-    return (output.Items ?? []).map((item) => ({
-      nodeStatusVersion: item.nodeStatusVersion as string,
-      createdAt: item.createdAt as string,
-      expiresAt: Number(item.expiresAt),
-      nodeCount: Number(item.nodeCount),
-      storedBytes: Number(item.storedBytes),
-      ...(isObject(item.phaseCounts) ? { phaseCounts: item.phaseCounts as PhaseCounts } : {}),
-      ...(typeof item.parentVersion === 'string' ? { parentVersion: item.parentVersion } : {}),
-    }));
+    return (output.Items ?? []).map(toVersionSummary);
   }
 
   async renewLogItems(

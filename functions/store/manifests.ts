@@ -10,7 +10,14 @@ import { batchPut, type Item } from './batch.ts';
 import { conditionalWrite } from './conditional.ts';
 import { extendExpiry, type StoreContext } from './context.ts';
 import { guarded } from './errors.ts';
-import { costOf, packManifestChunks, sumCosts, toManifest, unpackManifestChunks } from './items.ts';
+import {
+  costOf,
+  packManifestChunks,
+  sumCosts,
+  toManifest,
+  toVersionSummary,
+  unpackManifestChunks,
+} from './items.ts';
 import { historyKey, historyPrefix, manifestKey, workflowKey } from './keys.ts';
 
 export class ManifestStore {
@@ -177,16 +184,6 @@ export class ManifestStore {
         }),
       ),
     );
-    return (output.Items ?? []).map((item) => ({
-      nodeStatusVersion: item.nodeStatusVersion as string,
-      createdAt: item.createdAt as string,
-      expiresAt: Number(item.expiresAt),
-      nodeCount: Number(item.nodeCount),
-      storedBytes: Number(item.storedBytes),
-      ...(item.phaseCounts !== null && typeof item.phaseCounts === 'object'
-        ? { phaseCounts: item.phaseCounts as VersionSummary['phaseCounts'] }
-        : {}),
-      ...(typeof item.parentVersion === 'string' ? { parentVersion: item.parentVersion } : {}),
-    }));
+    return (output.Items ?? []).map(toVersionSummary);
   }
 }

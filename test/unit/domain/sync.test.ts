@@ -33,6 +33,21 @@ const chunkLayout: Partial<ServiceSettings> = { codec: { ...defaultCodecOptions,
 const pagesOf = (buckets: Iterable<number>) =>
   new Set([...buckets].map((bucket) => Math.floor(bucket / defaultCodecOptions.pageBuckets)));
 
+/**
+ * What a read of the change between two versions reads, by layout, for the
+ * buckets that changed: in the chunk layout the old and the new chunk of
+ * each; in the log layout (both versions on one snapshot) the pages that
+ * hold them, once for each version. Nothing else.
+ */
+const layouts = [
+  ['chunks that differ (chunk layout)', chunkLayout, (buckets: Set<number>) => 2 * buckets.size],
+  [
+    'pages that hold the buckets that differ (log layout)',
+    {},
+    (buckets: Set<number>) => 2 * pagesOf(buckets).size,
+  ],
+] as const;
+
 /** Counts the chunks a store is asked for. */
 function countingStore() {
   const store = new MemoryStore();
@@ -152,149 +167,87 @@ describe('paged reads', () => {
 });
 
 describe('reads since a version', () => {
-  it('returns the node-level change and reads only the chunks that differ (chunk layout)', async () => {
-    const { store, counts } = countingStore();
-    const { service } = setUp(store, chunkLayout);
-    const nodes = generateNodes({ nodeCount: 10_000, seed: 5 }) as NodeMap;
-    const base = await service.persist({ uid: 'wf-since', namespace: 'argo', name: 's', nodes });
-    const { set } = mutateNodes(nodes, { count: 10, seed: 2 });
-    await service.patch({ uid: 'wf-since', set: set as NodeMap, remove: [Object.keys(nodes)[7] as string] });
-    const after = (await service.getWorkflow('wf-since')).nodes;
-    counts.chunksRead = 0;
+  it.each(layouts)(
+    'returns the node-level change and reads only the %s',
+    async (_what, settings, readsOf) => {
+      const { store, counts } = countingStore();
+      const { service } = setUp(store, settings);
+      const nodes = generateNodes({ nodeCount: 10_000, seed: 5 }) as NodeMap;
+      const base = await service.persist({ uid: 'wf-since', namespace: 'argo', name: 's', nodes });
+      const { set } = mutateNodes(nodes, { count: 10, seed: 2 });
+      await service.patch({
+        uid: 'wf-since',
+        set: set as NodeMap,
+        remove: [Object.keys(nodes)[7] as string],
+      });
+      const after = (await service.getWorkflow('wf-since')).nodes;
+      counts.chunksRead = 0;
 
-    const change = await readAll(service, 'wf-since', { since: base.workflow.nodeStatusVersion });
-    const expected = bruteForceDiff(sortKeys(nodes), after);
-    const touchedBuckets = new Set(
-      [...Object.keys(expected.set), ...expected.remove].map((id) => bucketOf(id, bucketCountFor(10_000))),
-    );
+      const change = await readAll(service, 'wf-since', { since: base.workflow.nodeStatusVersion });
+      const expected = bruteForceDiff(sortKeys(nodes), after);
+      const touchedBuckets = new Set(
+        [...Object.keys(expected.set), ...expected.remove].map((id) => bucketOf(id, bucketCountFor(10_000))),
+      );
 
-    expect(sortKeys(applied(sortKeys(nodes), change))).toEqual(sortKeys(after));
-    expect([...Object.keys(change.set), ...Object.keys(change.merge)].sort()).toEqual(
-      Object.keys(expected.set).sort(),
-    );
-    expect(Object.keys(change.merge).length).toBeGreaterThan(0);
-    expect(change.remove.sort()).toEqual(expected.remove);
-    // The new and the old chunk of each bucket that changed, nothing else.
-    expect(counts.chunksRead).toBe(2 * touchedBuckets.size);
-    console.info(
-      `read since a version: ${Object.keys(change.set).length} set, ${change.remove.length} removed, ${counts.chunksRead} chunks read of ${bucketCountFor(10_000)} per version`,
-    );
-  });
+      expect(sortKeys(applied(sortKeys(nodes), change))).toEqual(sortKeys(after));
+      expect([...Object.keys(change.set), ...Object.keys(change.merge)].sort()).toEqual(
+        Object.keys(expected.set).sort(),
+      );
+      expect(Object.keys(change.merge).length).toBeGreaterThan(0);
+      expect(change.remove.sort()).toEqual(expected.remove);
+      expect(counts.chunksRead).toBe(readsOf(touchedBuckets));
+      console.info(
+        `read since a version: ${Object.keys(change.set).length} set, ${change.remove.length} removed, ${counts.chunksRead} items read`,
+      );
+    },
+  );
 
-  it('diffs a 10-node change of 10,000 nodes entry by entry, reading only the chunks that differ (chunk layout)', async () => {
-    const { store, counts } = countingStore();
-    const { service } = setUp(store, chunkLayout);
-    const nodes = generateNodes({ nodeCount: 10_000, seed: 6 }) as NodeMap;
-    await service.persist({ uid: 'wf-diff', namespace: 'argo', name: 'd', nodes });
-    const { set } = mutateNodes(nodes, { count: 10, seed: 4 });
-    const removed = Object.keys(nodes)[11] as string;
-    await service.patch({ uid: 'wf-diff', set: set as NodeMap, remove: [removed] });
-    const after = (await service.getWorkflow('wf-diff')).nodes;
-    counts.chunksRead = 0;
+  it.each(layouts)(
+    'diffs a 10-node change of 10,000 nodes entry by entry, reading only the %s',
+    async (_what, settings, readsOf) => {
+      const { store, counts } = countingStore();
+      const { service } = setUp(store, settings);
+      const nodes = generateNodes({ nodeCount: 10_000, seed: 6 }) as NodeMap;
+      await service.persist({ uid: 'wf-diff', namespace: 'argo', name: 'd', nodes });
+      const { set } = mutateNodes(nodes, { count: 10, seed: 4 });
+      const removed = Object.keys(nodes)[11] as string;
+      await service.patch({ uid: 'wf-diff', set: set as NodeMap, remove: [removed] });
+      const after = (await service.getWorkflow('wf-diff')).nodes;
+      counts.chunksRead = 0;
 
-    const page = await service.diff('wf-diff', {}, 4 * 1024 * 1024);
-    const expected = bruteForceDiff(sortKeys(nodes), after);
-    const entries = page.change?.entries ?? [];
-    const touchedBuckets = new Set(
-      [...Object.keys(expected.set), ...expected.remove].map((id) => bucketOf(id, bucketCountFor(10_000))),
-    );
+      const page = await service.diff('wf-diff', {}, 4 * 1024 * 1024);
+      const expected = bruteForceDiff(sortKeys(nodes), after);
+      const entries = page.change?.entries ?? [];
+      const touchedBuckets = new Set(
+        [...Object.keys(expected.set), ...expected.remove].map((id) => bucketOf(id, bucketCountFor(10_000))),
+      );
 
-    expect(page.nextBucket).toBeUndefined();
-    expect(entries.filter((entry) => entry.change === 'removed').map((entry) => entry.id)).toEqual([removed]);
-    expect(
-      entries
-        .filter((entry) => entry.change !== 'removed')
-        .map((entry) => entry.id)
-        .sort(),
-    ).toEqual(Object.keys(expected.set).sort());
-    for (const entry of entries.filter((candidate) => candidate.change === 'changed')) {
-      const before = nodes[entry.id] as Record<string, unknown>;
-      const now = after[entry.id] as Record<string, unknown>;
-      expect(entry.phaseBefore).toBe(before.phase);
-      expect(entry.phaseAfter).toBe(now.phase);
-      const differing = [...new Set([...Object.keys(before), ...Object.keys(now)])]
-        .filter((key) => JSON.stringify(before[key]) !== JSON.stringify(now[key]))
-        .sort();
-      expect(entry.fields).toEqual(differing);
-    }
-    // The old and the new chunk of each bucket that changed, of the 2,048 the two versions hold.
-    expect(counts.chunksRead).toBe(2 * touchedBuckets.size);
-    console.info(
-      `diff of a 10-node change in 10,000 nodes: ${entries.length} entries, ${counts.chunksRead} chunks read of ${bucketCountFor(10_000)} per version`,
-    );
-  });
-
-  it('returns the node-level change and reads only the pages that hold the buckets that differ (log layout)', async () => {
-    const { store, counts } = countingStore();
-    const { service } = setUp(store);
-    const nodes = generateNodes({ nodeCount: 10_000, seed: 5 }) as NodeMap;
-    const base = await service.persist({ uid: 'wf-since', namespace: 'argo', name: 's', nodes });
-    const { set } = mutateNodes(nodes, { count: 10, seed: 2 });
-    await service.patch({ uid: 'wf-since', set: set as NodeMap, remove: [Object.keys(nodes)[7] as string] });
-    const after = (await service.getWorkflow('wf-since')).nodes;
-    counts.chunksRead = 0;
-
-    const change = await readAll(service, 'wf-since', { since: base.workflow.nodeStatusVersion });
-    const expected = bruteForceDiff(sortKeys(nodes), after);
-    const touchedBuckets = new Set(
-      [...Object.keys(expected.set), ...expected.remove].map((id) => bucketOf(id, bucketCountFor(10_000))),
-    );
-
-    expect(sortKeys(applied(sortKeys(nodes), change))).toEqual(sortKeys(after));
-    expect([...Object.keys(change.set), ...Object.keys(change.merge)].sort()).toEqual(
-      Object.keys(expected.set).sort(),
-    );
-    expect(Object.keys(change.merge).length).toBeGreaterThan(0);
-    expect(change.remove.sort()).toEqual(expected.remove);
-    // Both versions stand on one snapshot: the pages holding a bucket that changed, for each, nothing else.
-    expect(counts.chunksRead).toBe(2 * pagesOf(touchedBuckets).size);
-    console.info(
-      `read since a version: ${Object.keys(change.set).length} set, ${change.remove.length} removed, ${counts.chunksRead} pages read of ${bucketCountFor(10_000) / defaultCodecOptions.pageBuckets} per version`,
-    );
-  });
-
-  it('diffs a 10-node change of 10,000 nodes entry by entry, reading only the pages of the buckets that differ (log layout)', async () => {
-    const { store, counts } = countingStore();
-    const { service } = setUp(store);
-    const nodes = generateNodes({ nodeCount: 10_000, seed: 6 }) as NodeMap;
-    await service.persist({ uid: 'wf-diff', namespace: 'argo', name: 'd', nodes });
-    const { set } = mutateNodes(nodes, { count: 10, seed: 4 });
-    const removed = Object.keys(nodes)[11] as string;
-    await service.patch({ uid: 'wf-diff', set: set as NodeMap, remove: [removed] });
-    const after = (await service.getWorkflow('wf-diff')).nodes;
-    counts.chunksRead = 0;
-
-    const page = await service.diff('wf-diff', {}, 4 * 1024 * 1024);
-    const expected = bruteForceDiff(sortKeys(nodes), after);
-    const entries = page.change?.entries ?? [];
-    const touchedBuckets = new Set(
-      [...Object.keys(expected.set), ...expected.remove].map((id) => bucketOf(id, bucketCountFor(10_000))),
-    );
-
-    expect(page.nextBucket).toBeUndefined();
-    expect(entries.filter((entry) => entry.change === 'removed').map((entry) => entry.id)).toEqual([removed]);
-    expect(
-      entries
-        .filter((entry) => entry.change !== 'removed')
-        .map((entry) => entry.id)
-        .sort(),
-    ).toEqual(Object.keys(expected.set).sort());
-    for (const entry of entries.filter((candidate) => candidate.change === 'changed')) {
-      const before = nodes[entry.id] as Record<string, unknown>;
-      const now = after[entry.id] as Record<string, unknown>;
-      expect(entry.phaseBefore).toBe(before.phase);
-      expect(entry.phaseAfter).toBe(now.phase);
-      const differing = [...new Set([...Object.keys(before), ...Object.keys(now)])]
-        .filter((key) => JSON.stringify(before[key]) !== JSON.stringify(now[key]))
-        .sort();
-      expect(entry.fields).toEqual(differing);
-    }
-    // Both versions stand on one snapshot: the pages holding a bucket that changed, for each, nothing else.
-    expect(counts.chunksRead).toBe(2 * pagesOf(touchedBuckets).size);
-    console.info(
-      `diff of a 10-node change in 10,000 nodes: ${entries.length} entries, ${counts.chunksRead} pages read of ${bucketCountFor(10_000) / defaultCodecOptions.pageBuckets} per version`,
-    );
-  });
+      expect(page.nextBucket).toBeUndefined();
+      expect(entries.filter((entry) => entry.change === 'removed').map((entry) => entry.id)).toEqual([
+        removed,
+      ]);
+      expect(
+        entries
+          .filter((entry) => entry.change !== 'removed')
+          .map((entry) => entry.id)
+          .sort(),
+      ).toEqual(Object.keys(expected.set).sort());
+      for (const entry of entries.filter((candidate) => candidate.change === 'changed')) {
+        const before = nodes[entry.id] as Record<string, unknown>;
+        const now = after[entry.id] as Record<string, unknown>;
+        expect(entry.phaseBefore).toBe(before.phase);
+        expect(entry.phaseAfter).toBe(now.phase);
+        const differing = [...new Set([...Object.keys(before), ...Object.keys(now)])]
+          .filter((key) => JSON.stringify(before[key]) !== JSON.stringify(now[key]))
+          .sort();
+        expect(entry.fields).toEqual(differing);
+      }
+      expect(counts.chunksRead).toBe(readsOf(touchedBuckets));
+      console.info(
+        `diff of a 10-node change in 10,000 nodes: ${entries.length} entries, ${counts.chunksRead} items read`,
+      );
+    },
+  );
 
   it('answers 410 for a since-version that expired, and an empty change for the current one', async () => {
     const { service, store, clock } = setUp();
