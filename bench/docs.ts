@@ -72,7 +72,7 @@ export async function updatePerformanceDoc(input: DocInput): Promise<string[]> {
     '',
     `Made by \`${input.command}\` on ${input.startedAt.toISOString().slice(0, 10)}: ${machine.cpus} × ${machine.cpuModel}, ` +
       `${machine.memoryGiB} GiB, Node.js ${machine.node} (${machine.platform}), ${machine.dynamodb}. ` +
-      'Medians over the updates and hydrates of each case; raw data in `bench/results/bench-latest.json`.',
+      "Write units per update are the mean over a whole fold cycle (C and D run to their chain's fold; `fold every` says after how many updates it came, `> n` that it did not come within the run), the rest medians over the updates and hydrates of each case; raw data in `bench/results/bench-latest.json`.",
     '',
     '#### Headline: N = 10,000 nodes, k = 10 pods per update',
     '',

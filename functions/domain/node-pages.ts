@@ -110,9 +110,12 @@ function alikeTogether(nodes: NodeMap): NodeMap {
 const expansion = (manifest: Manifest | undefined): number =>
   manifest && manifest.storedBytes > 0 ? Math.max(1, manifest.rawBytes / manifest.storedBytes) : 8;
 
-/** A bucket's JSON size before reading it: known in the log layout, estimated from its chunk otherwise. */
+/**
+ * A bucket's JSON size before reading it: known in the log layout, estimated
+ * from its chunk in the chunk layout (a log chain's base included).
+ */
 function bucketSize(version: LoadedVersion): (index: number) => number {
-  const ratio = expansion(version.manifest);
+  const ratio = expansion(version.manifest ?? version.log?.manifestBase);
   return (index) => {
     const info = version.buckets?.[index];
     return info?.rawBytes ?? (info?.storedBytes ?? 0) * ratio;

@@ -141,6 +141,34 @@ describe('paged reads', () => {
     expect(read).toEqual(nodes);
   });
 
+  it('fills each page of a log version chained on a chunk-layout version up to the budget', async () => {
+    const store = new MemoryStore();
+    const nodes = generateNodes({ nodeCount: 10_000, seed: 1 }) as NodeMap;
+    await setUp(store, chunkLayout).service.persist({ uid: 'wf-mixed', namespace: 'argo', name: 'm', nodes });
+    const { service } = setUp(store);
+    await service.patch({ uid: 'wf-mixed', set: mutateNodes(nodes, { count: 10, seed: 3 }).set as NodeMap });
+    const budgetBytes = 4 * 1024 * 1024;
+
+    const sizes: number[] = [];
+    let fromBucket: number | undefined;
+    let version: string | undefined;
+    do {
+      const page = await service.readNodes({
+        uid: 'wf-mixed',
+        budgetBytes,
+        ...(version ? { version, pinned: true } : {}),
+        ...(fromBucket === undefined ? {} : { fromBucket }),
+      });
+      version ??= page.nodeStatusVersion;
+      fromBucket = page.nextBucket;
+      sizes.push(JSON.stringify(page.nodes).length);
+    } while (fromBucket !== undefined);
+
+    // Sized by the chunk-layout base's own ratio of raw to stored bytes: no page cut short.
+    for (const size of sizes.slice(0, -1)) expect(size).toBeGreaterThan(0.9 * budgetBytes);
+    expect(sizes.every((size) => size <= budgetBytes)).toBe(true);
+  });
+
   it('keeps reading the pinned version after the workflow moved on, and says when it is gone', async () => {
     const { service, store, clock } = setUp();
     const nodes = generateNodes({ nodeCount: 2_000, seed: 4 }) as NodeMap;
