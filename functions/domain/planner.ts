@@ -232,6 +232,24 @@ export class Planner {
     return plan ? { plan, prepared } : undefined;
   }
 
+  /**
+   * A delta of whole buckets, each given before and after (an upload's
+   * buckets on the version it began from), or undefined when it does not fit
+   * the chain of `version`.
+   */
+  deltaOfBuckets(
+    version: LoadedVersion,
+    buckets: readonly {
+      readonly before: NodeMap;
+      readonly after: NodeMap;
+      readonly changed: ChangedBucket;
+    }[],
+  ): DeltaPlan | undefined {
+    const stored = emptyChange();
+    for (const bucket of buckets) storedChangeBetween(bucket.before, bucket.after, stored);
+    return this.packed(sortChanged(buckets.map((bucket) => bucket.changed)), stored, version);
+  }
+
   /** A delta plan with its payload packed, or undefined when it does not fit the chain (`log-policy.ts`). */
   private packed(
     changed: readonly ChangedBucket[],
@@ -346,4 +364,5 @@ const changedBucketOf = (bucket: PreparedBucket): ChangedBucket => ({
   rawBytes: bucket.rawBytes,
 });
 
-const sortChanged = (changed: ChangedBucket[]): ChangedBucket[] => changed.sort((a, b) => a.index - b.index);
+const sortChanged = (changed: ChangedBucket[]): ChangedBucket[] =>
+  [...changed].sort((a, b) => a.index - b.index);

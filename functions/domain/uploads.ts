@@ -38,7 +38,7 @@ import {
   WorkflowNotFoundError,
 } from './errors.ts';
 import { type NodeMap, validateNode, workflowPhaseOf } from './nodes.ts';
-import type { PlanEntry, VersionPlan } from './planner.ts';
+import type { PlanEntry, Planner, VersionPlan } from './planner.ts';
 import { epochSeconds, type Retention } from './retention.ts';
 import type {
   Manifest,
@@ -116,6 +116,7 @@ export class Uploads {
     private readonly store: WorkflowStore,
     private readonly reader: VersionReader,
     private readonly committer: Committer,
+    private readonly planner: Planner,
     private readonly retention: Retention,
     private readonly settings: UploadSettings,
   ) {}
@@ -316,6 +317,40 @@ export class Uploads {
     };
   }
 
+  /**
+   * The upload as a delta on the log-layout version it began from: the node
+   * change of every uploaded bucket that differs from the base's, read from
+   * both; undefined when it does not fit the chain (`log-policy.ts`).
+   */
+  private async deltaOnBase(upload: Upload, plan: UploadPlan, base: LoadedVersion) {
+    const changed = plan.sources.flatMap((source, index) =>
+      source.kind === 'uploaded' && source.bucket.chunkId !== base.buckets?.[index]?.chunkId
+        ? [source.bucket]
+        : [],
+    );
+    const before = await this.reader.readBuckets(
+      upload.uid,
+      upload.baseVersion as string,
+      base,
+      changed.map((bucket) => bucket.index),
+    );
+    const after = await this.readUploaded(upload, plan, changed);
+    return this.planner.deltaOfBuckets(
+      base,
+      changed.map((bucket) => ({
+        before: (before.get(bucket.index) as { nodes: NodeMap }).nodes,
+        after: after.get(bucket.index) as NodeMap,
+        changed: {
+          index: bucket.index,
+          chunkId: bucket.chunkId,
+          phaseMask: bucket.phaseMask ?? 0,
+          typeMask: bucket.typeMask ?? 0,
+          rawBytes: bucket.rawBytes,
+        },
+      })),
+    );
+  }
+
   /** The version an upload began from, as located; undefined when it is gone or the workflow too. */
   private async locateBase(uid: string, nodeStatusVersion: string): Promise<LoadedVersion | undefined> {
     const record = await this.store.getRecord(uid);
@@ -331,32 +366,42 @@ export class Uploads {
   /** Every node of a planned upload, for the commit that must merge them node by node. */
   async hydrate(upload: Upload, plan: UploadPlan): Promise<NodeMap> {
     const uploaded = plan.sources.flatMap((source) => (source.kind === 'uploaded' ? [source.bucket] : []));
-    const manifest: Manifest = {
-      uid: upload.uid,
-      nodeStatusVersion: plan.nodeStatusVersion,
-      codec: this.settings.codec.codec,
-      bucketCount: uploaded.length,
-      nodeCount: plan.nodeCount,
-      rawBytes: plan.rawBytes,
-      storedBytes: 0,
-      createdAt: upload.createdAt,
-      expiresAt: upload.expiresAt,
-      chunks: uploaded,
-    };
     const nodes: NodeMap = {};
-    const fromParts = await this.reader.readBuckets(upload.uid, plan.nodeStatusVersion, {
-      current: false,
-      manifest,
-      codec: this.settings.codec.codec,
-      bucketCount: uploaded.length,
-    });
-    for (const bucket of fromParts.values()) Object.assign(nodes, bucket.nodes);
+    for (const bucket of (await this.readUploaded(upload, plan, uploaded)).values())
+      Object.assign(nodes, bucket);
     const fromBase = plan.sources.flatMap((source, index) => (source.kind === 'base' ? [index] : []));
     if (plan.base && upload.baseVersion && fromBase.length > 0) {
       const buckets = await this.reader.readBuckets(upload.uid, upload.baseVersion, plan.base, fromBase);
       for (const bucket of buckets.values()) Object.assign(nodes, bucket.nodes);
     }
     return nodes;
+  }
+
+  /** The nodes of uploaded buckets, by bucket index, read from the chunks their parts stored. */
+  private async readUploaded(
+    upload: Upload,
+    plan: UploadPlan,
+    buckets: readonly UploadedBucket[],
+  ): Promise<Map<number, NodeMap>> {
+    const manifest: Manifest = {
+      uid: upload.uid,
+      nodeStatusVersion: plan.nodeStatusVersion,
+      codec: this.settings.codec.codec,
+      bucketCount: buckets.length,
+      nodeCount: plan.nodeCount,
+      rawBytes: plan.rawBytes,
+      storedBytes: 0,
+      createdAt: upload.createdAt,
+      expiresAt: upload.expiresAt,
+      chunks: buckets,
+    };
+    const read = await this.reader.readBuckets(upload.uid, plan.nodeStatusVersion, {
+      current: false,
+      manifest,
+      codec: this.settings.codec.codec,
+      bucketCount: buckets.length,
+    });
+    return new Map(buckets.map((bucket, position) => [bucket.index, read.get(position)?.nodes as NodeMap]));
   }
 
   async requireUpload(uid: string, uploadId: string): Promise<Upload> {
@@ -416,8 +461,25 @@ export class Uploads {
           }
           return 'slow' as const;
         }
-        // A base in the log layout has no chunk per bucket to point at: merge node by node.
-        if (record?.shutdown || !plan.staged) return 'slow' as const;
+        if (record?.shutdown) return 'slow' as const;
+        if (!plan.staged) {
+          // A base in the log layout has no chunk per bucket to point at: the upload is a
+          // delta on it when the record is still there, else merged node by node.
+          if (!record || !plan.base || record.nodeStatusVersion !== upload.baseVersion)
+            return 'slow' as const;
+          if (record.nodeStatusVersion === plan.nodeStatusVersion) {
+            const outcome = await this.committer.commit(upload.uid, record, fields(record), 'unchanged');
+            return outcome === 'conflict' ? outcome : { ...outcome, reapplied: false };
+          }
+          const delta = await this.deltaOnBase(upload, plan, plan.base);
+          if (!delta) return 'slow' as const;
+          const outcome = await this.committer.commit(upload.uid, record, fields(record), {
+            ...plan,
+            current: plan.base,
+            delta,
+          });
+          return outcome === 'conflict' ? outcome : { ...outcome, reapplied: false };
+        }
         if (record && record.nodeStatusVersion === plan.nodeStatusVersion) {
           const outcome = await this.committer.commit(upload.uid, record, fields(record), 'unchanged');
           return outcome === 'conflict' ? outcome : { ...outcome, reapplied: false };

@@ -183,7 +183,7 @@ export class WorkflowService {
     });
     this.renewer = new Renewer(store, this.reader, retention, now);
     this.pages = new NodePageReader(this.reader, toSummary);
-    this.uploads = new Uploads(store, this.reader, this.committer, retention, this.settings);
+    this.uploads = new Uploads(store, this.reader, this.committer, this.planner, retention, this.settings);
   }
 
   // ---------------------------------------------------------------- reads

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bucketCountFor, bucketOf, defaultCodecOptions } from '#domain/codec';
 import { ConflictError, UploadNotFoundError, ValidationError, VersionGoneError } from '#domain/errors';
+import { unpackDeltaBuckets } from '#domain/log-codec';
 import { MemoryStore } from '#domain/memory-store';
 import { type FieldChange, mergeFields, type NodeMap } from '#domain/nodes';
 import type { WorkflowStore } from '#domain/store';
@@ -381,36 +382,62 @@ describe('staged uploads', () => {
     expect((await service.getWorkflow('wf-up')).nodes).toEqual(nodes);
   });
 
-  it('takes the buckets not sent from the version the upload began on', async () => {
-    const { service } = setUp();
-    const nodes = generateNodes({ nodeCount: 3_000, seed: 10 }) as NodeMap;
-    await service.persist({ uid: 'wf-delta-up', namespace: 'argo', name: 'u', nodes });
-    const { set } = mutateNodes(nodes, { count: 5, seed: 3 });
-    const next = { ...nodes, ...(set as NodeMap) };
-    const begun = await service.beginUpload({
-      uid: 'wf-delta-up',
-      namespace: 'argo',
-      name: 'u',
-      nodeCount: 3_000,
-    });
-    const buckets = bucketsOf(next, begun.upload.bucketCount);
-    const reference = await setUp().service.persist({ uid: 'x', namespace: 'argo', name: 'u', nodes: next });
-    const changed = Object.keys(buckets).filter(
-      (index) => !Object.keys(set).every((id) => bucketOf(id, begun.upload.bucketCount) !== Number(index)),
-    );
+  it.each([
+    ['log', {}],
+    ['chunk', chunkLayout],
+  ] as const)(
+    'takes the buckets not sent from the version the upload began on (%s layout)',
+    async (layout, settings) => {
+      const { service, store } = setUp(new MemoryStore(), settings);
+      const nodes = generateNodes({ nodeCount: 3_000, seed: 10 }) as NodeMap;
+      await service.persist({ uid: 'wf-delta-up', namespace: 'argo', name: 'u', nodes });
+      const { set } = mutateNodes(nodes, { count: 5, seed: 3 });
+      const next = { ...nodes, ...(set as NodeMap) };
+      const begun = await service.beginUpload({
+        uid: 'wf-delta-up',
+        namespace: 'argo',
+        name: 'u',
+        nodeCount: 3_000,
+      });
+      const buckets = bucketsOf(next, begun.upload.bucketCount);
+      const reference = await setUp().service.persist({
+        uid: 'x',
+        namespace: 'argo',
+        name: 'u',
+        nodes: next,
+      });
+      const changed = Object.keys(buckets).filter(
+        (index) => !Object.keys(set).every((id) => bucketOf(id, begun.upload.bucketCount) !== Number(index)),
+      );
 
-    await service.putUploadPart(
-      'wf-delta-up',
-      begun.upload.uploadId,
-      1,
-      Object.fromEntries(changed.map((index) => [index, buckets[index] as NodeMap])),
-    );
-    const committed = await service.commitUpload('wf-delta-up', begun.upload.uploadId);
+      await service.putUploadPart(
+        'wf-delta-up',
+        begun.upload.uploadId,
+        1,
+        Object.fromEntries(changed.map((index) => [index, buckets[index] as NodeMap])),
+      );
+      const committed = await service.commitUpload('wf-delta-up', begun.upload.uploadId);
 
-    expect(begun.baseChunkIds).toHaveLength(begun.upload.bucketCount);
-    expect(committed.workflow.nodeStatusVersion).toBe(reference.workflow.nodeStatusVersion);
-    expect((await service.getWorkflow('wf-delta-up')).nodes).toEqual(next);
-  });
+      expect(begun.baseChunkIds).toHaveLength(begun.upload.bucketCount);
+      expect(committed.workflow.nodeStatusVersion).toBe(reference.workflow.nodeStatusVersion);
+      expect((await service.getWorkflow('wf-delta-up')).nodes).toEqual(next);
+      const record = await store.getRecord('wf-delta-up');
+      if (layout === 'log') {
+        // The upload went on the base's chain as one delta of the buckets it changed.
+        const log = record?.log as NonNullable<typeof record>['log'] & {};
+        const head = (await store.getLogEntries('wf-delta-up', log.chainStart, log.head, true)).at(-1);
+        expect(head?.kind).toBe('delta');
+        expect(unpackDeltaBuckets(head?.data as Uint8Array).map((bucket) => String(bucket.index))).toEqual(
+          [...changed].sort((a, b) => Number(a) - Number(b)),
+        );
+        expect(committed.write.chunksWritten).toBe(changed.length);
+      } else {
+        // The staged chunks became the version as they were.
+        expect(record?.log).toBeUndefined();
+        expect(committed.write.chunksWritten).toBe(changed.length);
+      }
+    },
+  );
 
   it('refuses misplaced nodes, a wrong node count and an unknown upload', async () => {
     const { service } = setUp();
