@@ -20,25 +20,16 @@ export const table = {
   /** Each change of a record, with the record before and after: the source of the change events. */
   stream: 'NEW_AND_OLD_IMAGES',
   indexes: {
-    /** Lists workflows of a namespace, by name then uid. */
+    /**
+     * Lists workflows of a namespace, by name then uid. It projects nothing
+     * that a commit changes: a listing reads the records it finds (one
+     * BatchGetItem a page), so a commit writes nothing to it.
+     */
     byNamespace: {
       indexName: 'byNamespace',
       partitionKey: 'namespaceKey',
       sortKey: 'namespaceSort',
-      nonKeyAttributes: [
-        'uid',
-        'namespace',
-        'name',
-        'phase',
-        'message',
-        'shutdown',
-        'resourceVersion',
-        'nodeStatusVersion',
-        'nodeCount',
-        'phaseCounts',
-        'createdAt',
-        'updatedAt',
-      ],
+      nonKeyAttributes: ['uid'],
     },
     /**
      * Finds the workflows whose current version's lease runs short, without a

@@ -93,7 +93,7 @@ export const handlerSettings: Readonly<Record<HandlerName, HandlerSettings>> = {
   GetVersion: settings(hydrates, 1769),
   StopWorkflow: settings(writes, 1769),
   DeleteWorkflow: settings(deletesRecord, 256),
-  ListWorkflows: settings({ indexes: ['byNamespace'] }, 512),
+  ListWorkflows: settings({ records: ['BatchGetItem'], indexes: ['byNamespace'] }, 512),
   OnNodesUpdated: settings(writes),
   OnStopRequested: settings(writes, 1769),
   OnWorkflowDeleted: settings(deletesRecord, 256),

@@ -69,7 +69,7 @@ async function sendUntilProcessed<R>(
   });
 }
 
-/** BatchGetItem of `keys` in `tableName`; found items go into `into`, by sort key. */
+/** BatchGetItem of `keys` in `tableName`; found items go into `into`, by sort key unless `keyOf` says otherwise. */
 export async function batchGet(
   client: DynamoDBDocumentClient,
   tableName: string,
@@ -77,6 +77,7 @@ export async function batchGet(
   consistent: boolean,
   into: Map<string, Item>,
   options: BatchOptions,
+  keyOf: (item: Item) => string = (item) => item.sk as string,
 ): Promise<void> {
   await sendUntilProcessed(keys, 100, options, 'reads', async (group) => {
     const output: BatchGetCommandOutput = await guarded(() =>
@@ -84,7 +85,7 @@ export async function batchGet(
         new BatchGetCommand({ RequestItems: { [tableName]: { Keys: group, ConsistentRead: consistent } } }),
       ),
     );
-    for (const item of output.Responses?.[tableName] ?? []) into.set(item.sk as string, item);
+    for (const item of output.Responses?.[tableName] ?? []) into.set(keyOf(item), item);
     return (output.UnprocessedKeys?.[tableName]?.Keys as Item[] | undefined) ?? [];
   });
 }

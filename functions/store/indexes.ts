@@ -1,12 +1,13 @@
 /**
- * The two indexes of the records table: listing a namespace (byNamespace)
- * and finding the leases the renewer must extend (byLease, sharded), without
- * a scan.
+ * The two indexes of the records table: listing a namespace (byNamespace,
+ * then the records it names) and finding the leases the renewer must extend
+ * (byLease, sharded), without a scan.
  */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { leaseShardCount, table } from '#contract/tables';
 import { ValidationError } from '#domain/errors';
 import type { LeaseEntry, Page, WorkflowSummary } from '#domain/store';
+import { batchGet, type Item } from './batch.ts';
 import type { StoreContext } from './context.ts';
 import { decodeCursor, encodeCursor } from './cursors.ts';
 import { guarded } from './errors.ts';
@@ -37,8 +38,24 @@ export class IndexStore {
         }),
       ),
     );
+    // The index holds keys only (a commit must not write to it): read the
+    // records themselves, in the index's order. A record deleted since is left out.
+    const keys = (output.Items ?? []).map((item) => ({ pk: item.pk, sk: item.sk }));
+    const records = new Map<string, Item>();
+    await batchGet(
+      this.context.client,
+      this.context.recordsTable,
+      keys,
+      false,
+      records,
+      this.context.batch,
+      (item) => item.pk as string,
+    );
     return {
-      items: (output.Items ?? []).map(toSummary),
+      items: keys.flatMap((key) => {
+        const record = records.get(key.pk as string);
+        return record ? [toSummary(record)] : [];
+      }),
       ...(output.LastEvaluatedKey ? { next: encodeCursor(output.LastEvaluatedKey) } : {}),
     };
   }

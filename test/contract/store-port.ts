@@ -486,6 +486,46 @@ export function describeStorePort(adapter: string, makeStore: StoreFactory): voi
         await expect(store.listRecords(namespace, 2, 'not-a-token')).rejects.toBeInstanceOf(ValidationError);
       });
 
+      it('lists each record as last committed, and leaves out a deleted one', async () => {
+        const store = await makeStore();
+        const namespace = `ns-${Date.now().toString(36)}-${counter++}`;
+        const kept = uniqueUid('kept');
+        const gone = uniqueUid('gone');
+        await store.commitRecord(recordOf(kept, { namespace, name: 'a' }), undefined);
+        await store.commitRecord(recordOf(gone, { namespace, name: 'b' }), undefined);
+        await store.commitRecord(
+          recordOf(kept, {
+            namespace,
+            name: 'a',
+            resourceVersion: 2,
+            nodeStatusVersion: hex('b'),
+            phase: 'Succeeded',
+            nodeCount: 5,
+            phaseCounts: { Succeeded: 5 },
+            updatedAt: '2026-01-01T00:01:00.000Z',
+          }),
+          1,
+        );
+        await store.deleteRecord(gone);
+
+        const page = await store.listRecords(namespace, 10);
+
+        expect(page.items).toEqual([
+          {
+            uid: kept,
+            namespace,
+            name: 'a',
+            phase: 'Succeeded',
+            resourceVersion: 2,
+            nodeStatusVersion: hex('b'),
+            nodeCount: 5,
+            phaseCounts: { Succeeded: 5 },
+            createdAt: '2026-01-01T00:00:00.000Z',
+            updatedAt: '2026-01-01T00:01:00.000Z',
+          },
+        ]);
+      });
+
       it('finds every record whose lease ends before a time, across pages, and the smallest lease', async () => {
         const store = await makeStore();
         const prefix = uniqueUid('leases');

@@ -260,7 +260,7 @@ describe('permissions', () => {
     GetVersion: hydrate,
     StopWorkflow: write,
     DeleteWorkflow: ['records:DeleteItem'],
-    ListWorkflows: ['index/byNamespace:Query'],
+    ListWorkflows: ['index/byNamespace:Query', 'records:BatchGetItem'],
     OnNodesUpdated: write,
     OnStopRequested: write,
     OnWorkflowDeleted: ['records:DeleteItem'],
