@@ -7,7 +7,7 @@
 import type { LoadedVersion } from '#domain/version-reader';
 import { VersionReader } from '#domain/version-reader';
 import type { DynamoDbStore } from '#store/dynamodb-store';
-import { chunkKeys, entryKey, lookupKey, manifestKey } from '#store/keys';
+import { chunkKeys, entryKey, manifestKey } from '#store/keys';
 
 type ManifestOf = NonNullable<LoadedVersion['manifest']>;
 
@@ -24,7 +24,6 @@ export function versionItemKeys(version: LoadedVersion): string[] {
   return [
     ...(log.snapshot ? [entryKey(log.snapshot.entry.key)] : []),
     ...log.deltas.map((delta) => entryKey(delta.key)),
-    lookupKey(log.head.nodeStatusVersion, log.head.key),
     ...(log.snapshot?.tables.pages ?? []).flatMap((page) => chunkKeys(page)),
     ...(log.manifestBase ? manifestKeys(log.manifestBase) : []),
   ];

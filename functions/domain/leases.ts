@@ -3,8 +3,8 @@
  * needs (invariant 3). A commit does it for the version it builds on when
  * the record's lease runs short, and the scheduled renewer for every current
  * version. Chunk layout: the manifest (and its base) and its chunks. Log
- * layout: the chain's entries, the head's version lookup, and the base (the
- * snapshot's pages, or a chunk-layout version).
+ * layout: the chain's entries and the base (the snapshot's pages, or a
+ * chunk-layout version).
  */
 import { sumCosts } from './manifest-policy.ts';
 import type { WorkflowStore, WriteCost } from './store.ts';
@@ -37,12 +37,7 @@ export async function renewVersion(
       ...(log.snapshot ? [log.snapshot.entry.key] : []),
       ...log.deltas.map((delta) => delta.key),
     ];
-    const renewed = await store.renewLogItems(
-      uid,
-      entries,
-      [{ nodeStatusVersion: log.head.nodeStatusVersion, key: log.head.key }],
-      expiresAt,
-    );
+    const renewed = await store.renewLogItems(uid, entries, expiresAt);
     costs.push(renewed);
     if (renewed.missing > 0) missing = true;
     if (log.snapshot) {

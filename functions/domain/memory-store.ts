@@ -81,22 +81,14 @@ interface LogItem {
   expiresAt: number;
 }
 
-interface LookupItem {
-  readonly ref: LogVersionRef;
-  expiresAt: number;
-}
-
 /** Key order of log entries, as the DynamoDB sort key (zero-padded sequence number, then tag) orders them. */
 const entryOrder = (a: EntryKey, b: EntryKey): number =>
   a.seq - b.seq || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0);
 const entryId = (key: EntryKey): string => `${key.seq}#${key.tag}`;
-const lookupId = (nodeStatusVersion: string, key: EntryKey): string => `${nodeStatusVersion}#${entryId(key)}`;
 
 interface Workflow {
   /** Log entries by `seq#tag`. */
   readonly log: Map<string, LogItem>;
-  /** Version lookups by `version#seq#tag`. */
-  readonly lookups: Map<string, LookupItem>;
   readonly manifests: Map<string, ManifestItem>;
   /** By `createdAt#version`, as the DynamoDB history sort key orders them. */
   readonly history: Map<string, HistoryItem>;
@@ -161,7 +153,6 @@ export class MemoryStore implements WorkflowStore {
     if (!found) {
       found = {
         log: new Map(),
-        lookups: new Map(),
         manifests: new Map(),
         history: new Map(),
         chunks: new Map(),
@@ -181,13 +172,10 @@ export class MemoryStore implements WorkflowStore {
   expire(nowSeconds: number): number {
     let removed = 0;
     for (const workflow of this.workflows.values()) {
-      for (const items of [
-        workflow.manifests,
-        workflow.history,
-        workflow.chunks,
-        workflow.log,
-        workflow.lookups,
-      ] as Map<string, { expiresAt: number }>[]) {
+      for (const items of [workflow.manifests, workflow.history, workflow.chunks, workflow.log] as Map<
+        string,
+        { expiresAt: number }
+      >[]) {
         for (const [key, item] of items) {
           if (item.expiresAt < nowSeconds) {
             items.delete(key);
@@ -498,16 +486,7 @@ export class MemoryStore implements WorkflowStore {
       entry: { ...entry, data: Uint8Array.from(entry.data) },
       expiresAt: entry.expiresAt,
     });
-    workflow.lookups.set(lookupId(entry.nodeStatusVersion, entry.key), {
-      ref: {
-        nodeStatusVersion: entry.nodeStatusVersion,
-        key: { ...entry.key },
-        chainStart: entry.chainStart,
-        expiresAt: entry.expiresAt,
-      },
-      expiresAt: entry.expiresAt,
-    });
-    return costOf([entry.data.length + 200, 100]);
+    return costOf([entry.data.length + 200]);
   }
 
   async getLogEntries(
@@ -524,11 +503,16 @@ export class MemoryStore implements WorkflowStore {
   }
 
   async findLogVersion(uid: string, nodeStatusVersion: string): Promise<LogVersionRef[]> {
-    const lookups = this.workflows.get(uid)?.lookups;
-    return [...(lookups?.values() ?? [])]
-      .filter(({ ref }) => ref.nodeStatusVersion === nodeStatusVersion)
-      .sort((a, b) => entryOrder(b.ref.key, a.ref.key))
-      .map(({ ref, expiresAt }) => ({ ...ref, key: { ...ref.key }, expiresAt }));
+    const log = this.workflows.get(uid)?.log;
+    return [...(log?.values() ?? [])]
+      .filter(({ entry }) => entry.nodeStatusVersion === nodeStatusVersion)
+      .sort((a, b) => entryOrder(b.entry.key, a.entry.key))
+      .map(({ entry, expiresAt }) => ({
+        nodeStatusVersion,
+        key: { ...entry.key },
+        chainStart: entry.chainStart,
+        expiresAt,
+      }));
   }
 
   async listLogVersions(uid: string, limit: number): Promise<VersionSummary[]> {
@@ -550,7 +534,6 @@ export class MemoryStore implements WorkflowStore {
   async renewLogItems(
     uid: string,
     entries: readonly EntryKey[],
-    lookups: readonly { readonly nodeStatusVersion: string; readonly key: EntryKey }[],
     expiresAt: number,
   ): Promise<WriteCost & { missing: number }> {
     const workflow = this.workflows.get(uid);
@@ -559,11 +542,6 @@ export class MemoryStore implements WorkflowStore {
     for (const key of entries) {
       const item = workflow?.log.get(entryId(key));
       if (item) costs.push(this.extend(item, expiresAt, item.entry.data.length + 200));
-      else missing++;
-    }
-    for (const { nodeStatusVersion, key } of lookups) {
-      const item = workflow?.lookups.get(lookupId(nodeStatusVersion, key));
-      if (item) costs.push(this.extend(item, expiresAt, 100));
       else missing++;
     }
     return {

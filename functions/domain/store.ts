@@ -115,7 +115,7 @@ export interface LogEntry {
   readonly data: Uint8Array;
 }
 
-/** A version-id lookup item of the log layout: which entry a version is. */
+/** Where a version id was written in the log layout: which entry, on which chain. */
 export interface LogVersionRef {
   readonly nodeStatusVersion: string;
   readonly key: EntryKey;
@@ -302,10 +302,7 @@ export interface WorkflowStore {
   listUploadParts(uid: string, uploadId: string): Promise<UploadPart[]>;
   /** Sets the record's lease if it still points at `nodeStatusVersion`. */
   renewRecordLease(uid: string, nodeStatusVersion: string, leaseExpiresAt: number): Promise<boolean>;
-  /**
-   * Puts a log entry and the lookup item of its version (both immutable; a
-   * writer's tag makes every key its own).
-   */
+  /** Puts a log entry (immutable; a writer's tag makes its key its own). */
   putLogEntry(entry: LogEntry): Promise<WriteCost>;
   /**
    * The entries from sequence number `chainStart` up to and including
@@ -314,19 +311,21 @@ export interface WorkflowStore {
    * following parents. Eventually consistent unless `consistent`.
    */
   getLogEntries(uid: string, chainStart: number, head: EntryKey, consistent: boolean): Promise<LogEntry[]>;
-  /** The entries a version id was written as, newest first (usually one). */
+  /**
+   * The entries a version id was written as, newest first (usually one),
+   * read consistently. It reads every log entry of the workflow: a reader
+   * looks on the current version's chain first.
+   */
   findLogVersion(uid: string, nodeStatusVersion: string): Promise<LogVersionRef[]>;
   /** Log entries newest first, without their payload: what `GET .../versions` lists. */
   listLogVersions(uid: string, limit: number): Promise<VersionSummary[]>;
   /**
-   * Raises `expiresAt` of log entries and of version lookup items (never
-   * lowers it, never creates an item); returns the entries and lookups that
-   * no longer exist.
+   * Raises `expiresAt` of log entries (never lowers it, never creates an
+   * item); returns how many no longer exist.
    */
   renewLogItems(
     uid: string,
     entries: readonly EntryKey[],
-    lookups: readonly { readonly nodeStatusVersion: string; readonly key: EntryKey }[],
     expiresAt: number,
   ): Promise<WriteCost & { missing: number }>;
 }

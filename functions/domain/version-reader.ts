@@ -133,16 +133,44 @@ export class VersionReader {
       if (!manifest) throw new VersionMissingError(record.uid, nodeStatusVersion, []);
       return manifestVersion(manifest, true);
     }
-    const [refs, manifest] = await Promise.all([
-      this.store.findLogVersion(record.uid, nodeStatusVersion),
+    // An earlier version is most often on the current chain, which a commit on
+    // it reads anyway; else it is found among every log entry of the workflow.
+    const [onChain, manifest] = await Promise.all([
+      record.log ? this.findOnChain(record.uid, record.log, nodeStatusVersion) : undefined,
       this.store.getManifest(record.uid, nodeStatusVersion),
     ]);
-    for (const ref of refs) {
+    if (onChain) return onChain;
+    if (manifest) return manifestVersion(manifest, false);
+    for (const ref of await this.store.findLogVersion(record.uid, nodeStatusVersion)) {
       const loaded = await this.loadLog(record.uid, ref.key, ref.chainStart, false);
       if (loaded !== 'missing') return loaded;
     }
-    if (manifest) return manifestVersion(manifest, false);
     throw new VersionNotFoundError(record.uid, nodeStatusVersion);
+  }
+
+  /**
+   * The chain of `head`, oldest first, read eventually consistently first:
+   * entries are immutable, so such a read can miss one written just before a
+   * commit, never return a wrong one; it is read again consistently then.
+   */
+  private async chainTo(uid: string, head: EntryKey, chainStart: number): Promise<LogEntry[] | undefined> {
+    return (
+      chainOf(await this.store.getLogEntries(uid, chainStart, head, false), head) ??
+      chainOf(await this.store.getLogEntries(uid, chainStart, head, true), head)
+    );
+  }
+
+  /** A version on the chain of the current one (committed, so its own chain is a prefix of it). */
+  private async findOnChain(
+    uid: string,
+    log: NonNullable<WorkflowRecord['log']>,
+    nodeStatusVersion: string,
+  ): Promise<LoadedVersion | undefined> {
+    const chain = await this.chainTo(uid, log.head, log.chainStart);
+    const at = chain?.findLastIndex((entry) => entry.nodeStatusVersion === nodeStatusVersion) ?? -1;
+    if (!chain || at < 0) return undefined;
+    const loaded = await this.fromChain(uid, chain.slice(0, at + 1), false);
+    return loaded === 'missing' ? undefined : loaded;
   }
 
   /** A log-layout version from its head entry, or 'missing' when an item of it is gone. */
@@ -152,11 +180,16 @@ export class VersionReader {
     chainStart: number,
     current: boolean,
   ): Promise<LoadedVersion | 'missing'> {
-    // Entries are immutable: an eventually consistent read can miss one written
-    // just before a commit, never return a wrong one; read again consistently then.
-    let chain = chainOf(await this.store.getLogEntries(uid, chainStart, head, false), head);
-    if (!chain) chain = chainOf(await this.store.getLogEntries(uid, chainStart, head, true), head);
-    if (!chain) return 'missing';
+    const chain = await this.chainTo(uid, head, chainStart);
+    return chain ? this.fromChain(uid, chain, current) : 'missing';
+  }
+
+  /** A log-layout version from its chain, oldest first; 'missing' when its chunk-layout base is gone. */
+  private async fromChain(
+    uid: string,
+    chain: readonly LogEntry[],
+    current: boolean,
+  ): Promise<LoadedVersion | 'missing'> {
     const first = chain[0] as LogEntry;
     const headEntry = chain.at(-1) as LogEntry;
     const deltas = chain.filter((entry) => entry.kind === 'delta');

@@ -5,7 +5,7 @@
  * - `records.ts`: the record, its commit point (a conditional put), deletion, its lease;
  * - `chunks.ts`: chunk items, read in batches (eventually consistent first), put, renewed;
  * - `manifests.ts`: manifests (whole or delta) and history entries;
- * - `log.ts`: log-layout entries and version lookups;
+ * - `log.ts`: log-layout entries;
  * - `indexes.ts`: the namespace listing and the lease index;
  * - `uploads.ts`: staged uploads and their parts.
  *
@@ -204,9 +204,8 @@ export class DynamoDbStore implements WorkflowStore {
   renewLogItems(
     uid: string,
     entries: readonly EntryKey[],
-    lookups: readonly { readonly nodeStatusVersion: string; readonly key: EntryKey }[],
     expiresAt: number,
   ): Promise<WriteCost & { missing: number }> {
-    return this.log.renewLogItems(uid, entries, lookups, expiresAt);
+    return this.log.renewLogItems(uid, entries, expiresAt);
   }
 }

@@ -8,7 +8,6 @@
  * | versions | history  | `WF#<uid>` | `T#<createdAt>#<nodeStatusVersion>`   |
  * | versions | chunk    | `WF#<uid>` | `C#<chunkId>` (`#<part>` when split)  |
  * | versions | entry    | `WF#<uid>` | `E#<seq, 12 digits>#<tag>`            |
- * | versions | lookup   | `WF#<uid>` | `V#<nodeStatusVersion>#<seq>#<tag>`   |
  * | versions | upload   | `WF#<uid>` | `U#<uploadId>`                        |
  * | versions | part     | `WF#<uid>` | `U#<uploadId>#P#<partNumber>`         |
  *
@@ -36,10 +35,6 @@ export function parseEntryKey(sk: string): EntryKey | undefined {
   const match = /^E#(\d{12})#([0-9a-z]+)$/.exec(sk);
   return match ? { seq: Number(match[1]), tag: match[2] as string } : undefined;
 }
-/** Version lookups of one version; `V#<version>` alone is its chunk-layout manifest. */
-export const lookupPrefix = (nodeStatusVersion: string): string => `V#${nodeStatusVersion}#`;
-export const lookupKey = (nodeStatusVersion: string, key: EntryKey): string =>
-  `${lookupPrefix(nodeStatusVersion)}${seqText(key.seq)}#${key.tag}`;
 export const namespaceKey = (namespace: string): string => `NS#${namespace}`;
 export const namespaceSort = (name: string, uid: string): string => `${name}#${uid}`;
 

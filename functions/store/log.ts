@@ -1,19 +1,18 @@
 /**
  * Log-layout items of the versions table: entries (`E#<seq>#<tag>`, a
- * snapshot or a delta, their payload packed by the domain) and version
- * lookups (`V#<version>#<seq>#<tag>`, which entry a version id is). Both are
+ * snapshot or a delta, their payload packed by the domain). They are
  * immutable and each writer's tag makes its keys its own, so a put never
  * lands on an item someone else wrote. A chain is read with one Query over
  * a sort-key range, priced by the bytes it returns, not per item.
  */
-import { QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import type { EntryKey, LogEntry, LogVersionRef, VersionSummary, WriteCost } from '#domain/store';
 import type { PhaseCounts } from '#domain/summaries';
-import { batchPut, forEachLimited, type Item } from './batch.ts';
+import { forEachLimited, type Item } from './batch.ts';
 import { extendExpiry, type StoreContext } from './context.ts';
 import { guarded } from './errors.ts';
 import { costOf, isObject, sumCosts, toVersionSummary } from './items.ts';
-import { entryKey, entryPrefix, lookupKey, lookupPrefix, parseEntryKey, workflowKey } from './keys.ts';
+import { entryKey, entryPrefix, parseEntryKey, workflowKey } from './keys.ts';
 
 const keyText = (key: EntryKey): string => `${key.seq}#${key.tag}`;
 
@@ -79,16 +78,11 @@ export class LogStore {
   constructor(private readonly context: StoreContext) {}
 
   async putLogEntry(entry: LogEntry): Promise<WriteCost> {
-    const lookup: Item = {
-      pk: workflowKey(entry.uid),
-      sk: lookupKey(entry.nodeStatusVersion, entry.key),
-      chainStart: entry.chainStart,
-      createdAt: entry.createdAt,
-      expiresAt: entry.expiresAt,
-    };
-    const items = [entryItem(entry), lookup];
-    await batchPut(this.context.client, this.context.versionsTable, items, this.context.batch);
-    return costOf(items);
+    const item = entryItem(entry);
+    await guarded(() =>
+      this.context.client.send(new PutCommand({ TableName: this.context.versionsTable, Item: item })),
+    );
+    return costOf([item]);
   }
 
   async getLogEntries(
@@ -115,21 +109,28 @@ export class LogStore {
   }
 
   async findLogVersion(uid: string, nodeStatusVersion: string): Promise<LogVersionRef[]> {
-    const prefix = lookupPrefix(nodeStatusVersion);
+    // Every entry of the workflow is read (and priced): the reader looks on the
+    // current chain first, so this is the path of a version on an earlier one.
     const items = await this.queryAll(
       (start) =>
         new QueryCommand({
           TableName: this.context.versionsTable,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': workflowKey(uid), ':prefix': prefix },
-          // A lookup is written with its entry, just before a commit: read what is there now.
+          FilterExpression: 'nodeStatusVersion = :version',
+          ExpressionAttributeValues: {
+            ':pk': workflowKey(uid),
+            ':prefix': entryPrefix,
+            ':version': nodeStatusVersion,
+          },
+          ProjectionExpression: 'sk, chainStart, expiresAt',
+          // An entry is written just before its commit: read what is there now.
           ConsistentRead: true,
           ScanIndexForward: false,
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
     );
     return items.flatMap((item) => {
-      const key = parseEntryKey(`E#${(item.sk as string).slice(prefix.length)}`);
+      const key = parseEntryKey(item.sk as string);
       return key
         ? [{ nodeStatusVersion, key, chainStart: Number(item.chainStart), expiresAt: Number(item.expiresAt) }]
         : [];
@@ -156,18 +157,13 @@ export class LogStore {
   async renewLogItems(
     uid: string,
     entries: readonly EntryKey[],
-    lookups: readonly { readonly nodeStatusVersion: string; readonly key: EntryKey }[],
     expiresAt: number,
   ): Promise<WriteCost & { missing: number }> {
     const pk = workflowKey(uid);
-    const keys = [
-      ...entries.map((key) => entryKey(key)),
-      ...lookups.map(({ nodeStatusVersion, key }) => lookupKey(nodeStatusVersion, key)),
-    ];
     const costs: WriteCost[] = [];
     let missing = 0;
-    await forEachLimited(keys, this.context.batch.concurrency, async (sk) => {
-      const outcome = await extendExpiry(this.context, { pk, sk }, expiresAt);
+    await forEachLimited(entries, this.context.batch.concurrency, async (key) => {
+      const outcome = await extendExpiry(this.context, { pk, sk: entryKey(key) }, expiresAt);
       if (outcome === undefined) missing++;
       else costs.push(outcome);
     });

@@ -263,18 +263,16 @@ export function describeStorePort(adapter: string, makeStore: StoreFactory): voi
         ]);
       });
 
-      it('renews entries and lookups upwards only, and counts the items that no longer exist', async () => {
+      it('renews entries upwards only, and counts the entries that no longer exist', async () => {
         const store = await makeStore();
         const uid = uniqueUid('log-renew');
         const entry = entryOf(uid, { seq: 4, tag: 'aaaa0001' }, hex('1'));
         await store.putLogEntry(entry);
-        const lookups = [{ nodeStatusVersion: hex('1'), key: entry.key }];
 
-        const lower = await store.renewLogItems(uid, [entry.key], lookups, 500);
+        const lower = await store.renewLogItems(uid, [entry.key], 500);
         const higher = await store.renewLogItems(
           uid,
-          [entry.key, { seq: 5, tag: 'ffff0009' }],
-          [...lookups, { nodeStatusVersion: hex('2'), key: entry.key }],
+          [entry.key, { seq: 5, tag: 'ffff0009' }, { seq: 3, tag: 'ffff0008' }],
           2_000,
         );
 

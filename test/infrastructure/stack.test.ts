@@ -239,7 +239,7 @@ describe('permissions', () => {
 
   // What each handler's code sends (functions/store/), written out here on
   // purpose: one action more or less in the stack fails this test.
-  // A version of the log layout is read with a Query: its chain (a key range), or its lookup by id.
+  // A version of the log layout is read with a Query: its chain (a key range), or its entry by id.
   const hydrate = ['records:GetItem', 'versions:BatchGetItem', 'versions:GetItem', 'versions:Query'];
   const write = [
     'records:GetItem',

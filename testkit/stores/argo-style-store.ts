@@ -3,7 +3,8 @@
  * save it inserts the new version and deletes the workflow's other versions
  * older than a short TTL (`OFFLOAD_NODE_STATUS_TTL`). Used by the race test
  * and the race harness to show that the seed failure is real and that the
- * interleaving reproduces it.
+ * interleaving reproduces it. Its versions are kept whole, one manifest
+ * each, as Argo's rows are: it is used with the chunk layout.
  */
 
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -42,16 +43,6 @@ export class ArgoStyleStore extends DynamoDbStore {
     const kept = await this.getManifest(uid, keep);
     const keptChunks = new Set((kept?.chunks ?? []).map((chunk) => chunk.chunkId));
     for (const item of output.Items ?? []) {
-      const [, fromKey, entry] = (item.sk as string).split('#');
-      if (entry !== undefined) {
-        // A log-layout version's lookup (`V#<version>#<seq>#<tag>`): without it the version
-        // cannot be found by id, as a deleted row could not.
-        if (fromKey === keep || Date.parse(item.createdAt as string) > cutoff) continue;
-        await this.client.send(
-          new DeleteCommand({ TableName: this.versionsTableName, Key: { pk: `WF#${uid}`, sk: item.sk } }),
-        );
-        continue;
-      }
       const version = item.nodeStatusVersion as string;
       // The kept version's own data (a delta's base) stays: only older versions go.
       if (version === keep || version === kept?.base?.nodeStatusVersion) continue;

@@ -314,11 +314,15 @@ describe('clock skew between writers', () => {
 
     // TTL was at work meanwhile: the first superseded versions are gone (or going).
     const versionsGone = async () => {
-      const keys = new Set((await scanTable(ttlTable.documentClient, ttlTable.tableName)).keys());
-      // A version is found by its lookup item (`V#<version>#…`) in the log layout.
-      return superseded
-        .slice(0, 5)
-        .filter((version) => ![...keys].some((key) => key.startsWith(`WF#${uid}|V#${version}`))).length;
+      const items = [...(await scanTable(ttlTable.documentClient, ttlTable.tableName)).entries()];
+      // A version is its manifest (`V#<version>`) in the chunk layout, its entry (`E#…`) in the log layout.
+      const holds = (version: string) =>
+        items.some(
+          ([key, item]) =>
+            key === `WF#${uid}|V#${version}` ||
+            (key.startsWith(`WF#${uid}|E#`) && item.nodeStatusVersion === version),
+        );
+      return superseded.slice(0, 5).filter((version) => !holds(version)).length;
     };
     const deadline = Date.now() + 60_000;
     let gone = await versionsGone();

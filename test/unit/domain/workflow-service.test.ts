@@ -392,6 +392,60 @@ describe('WorkflowService on the memory store', () => {
     expect((await service.getWorkflow('wf-fold')).nodes).toEqual(everything);
   });
 
+  it('in the log layout, finds an earlier version on the current chain without reading every entry, and one before a fold or a chunk-layout version among them', async () => {
+    const store = new MemoryStore();
+    let searches = 0;
+    const findLogVersion = store.findLogVersion.bind(store);
+    store.findLogVersion = (uid, version) => {
+      searches++;
+      return findLogVersion(uid, version);
+    };
+    const { service } = setUp({ codec: { ...defaultCodecOptions, maxChainDeltas: 3 } }, store);
+    const uid = 'wf-find';
+    let state = generateNodes({ nodeCount: 2_000, seed: 5 }) as NodeMap;
+    const written: { version: string; nodes: NodeMap }[] = [];
+    const record = async (nodes: NodeMap) =>
+      written.push({
+        version: (await service.persist({ uid, namespace: 'argo', name: 'f', nodes })).workflow
+          .nodeStatusVersion,
+        nodes,
+      });
+    await record(state);
+    for (let round = 0; round < 6; round++) {
+      state = { ...state, ...(mutateNodes(state, { count: 3, seed: round }).set as NodeMap) };
+      await record(state);
+    }
+    // Out of the log layout (a small map is kept inline, with its manifest) and back.
+    const small = generateNodes({ nodeCount: 5, seed: 6 }) as NodeMap;
+    await setUp({ alwaysOffload: false }, store).service.persist({
+      uid,
+      namespace: 'argo',
+      name: 'f',
+      nodes: small,
+    });
+    written.push({ version: (await store.getRecord(uid))?.nodeStatusVersion as string, nodes: small });
+    await record(state);
+    const log = (await store.getRecord(uid))?.log as {
+      head: { seq: number; tag: string };
+      chainStart: number;
+    };
+    const onChain = new Set(
+      (await store.getLogEntries(uid, log.chainStart, log.head, true)).map(
+        (entry) => entry.nodeStatusVersion,
+      ),
+    );
+
+    for (const { version, nodes } of written) {
+      searches = 0;
+      expect((await service.getVersion(uid, version)).nodes, version).toEqual(nodes);
+      // The inline version is found by its manifest's key.
+      const direct = onChain.has(version) || (await store.getManifest(uid, version)) !== undefined;
+      expect(searches, version).toBe(direct ? 0 : 1);
+    }
+    expect(written.filter(({ version }) => !onChain.has(version)).length).toBeGreaterThan(3);
+    await expect(service.getVersion(uid, 'f'.repeat(64))).rejects.toThrow();
+  });
+
   it('ends every sequence of patches in the state a plain replay of them gives (property)', async () => {
     const ids = ['n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7', 'n8'];
     const phase = fc.constantFrom('Pending', 'Running', 'Succeeded', 'Failed', 'Omitted');

@@ -34,6 +34,8 @@ const reviewedExpressions = new Set([
   'pk = :pk AND sk BETWEEN :from AND :to',
   'pk = :pk AND begins_with(sk, :prefix)',
   'nodeStatusVersion, createdAt, expiresAt, nodeCount, storedBytes, phaseCounts, parentVersion',
+  'nodeStatusVersion = :version',
+  'sk, chainStart, expiresAt',
 ]);
 const reviewedNames = new Set(['namespaceKey', 'leaseShard', 'leaseExpiresAt', 'base']);
 const reviewedPlaceholders = new Set([
@@ -297,12 +299,7 @@ async function driveEveryMethod(text: string): Promise<Sent[]> {
   await store.getLogEntries(text, 2, { seq: 3, tag: 'a1b2' }, false);
   await store.findLogVersion(text, text);
   await store.listLogVersions(text, 10);
-  await store.renewLogItems(
-    text,
-    [{ seq: 3, tag: 'a1b2' }],
-    [{ nodeStatusVersion: text, key: { seq: 3, tag: 'a1b2' } }],
-    100,
-  );
+  await store.renewLogItems(text, [{ seq: 3, tag: 'a1b2' }], 100);
   return sent;
 }
 
