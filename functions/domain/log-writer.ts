@@ -208,6 +208,7 @@ export class LogWriter {
     const entry: LogEntry = {
       ...entryOf(uid, key, record, plan, times),
       kind: 'snapshot',
+      ...(record?.log ? { previousChain: { head: record.log.head, chainStart: record.log.chainStart } } : {}),
       chainStart: key.seq,
       storedBytes,
       data,

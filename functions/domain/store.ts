@@ -98,6 +98,11 @@ export interface LogEntry {
   readonly parent?: EntryKey;
   /** A delta: the base of its chain. */
   readonly base?: LogBase;
+  /**
+   * A snapshot written on a version of the log layout: that version's head
+   * entry and chain, so a reader can walk back from chain to chain.
+   */
+  readonly previousChain?: { readonly head: EntryKey; readonly chainStart: number };
   /** Sequence number of the chain's first entry: where a read of the chain starts. */
   readonly chainStart: number;
   /** Codec of the node change of a delta (its dictionary). */

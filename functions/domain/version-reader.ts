@@ -134,16 +134,19 @@ export class VersionReader {
       return manifestVersion(manifest, true);
     }
     // An earlier version is most often on the current chain, which a commit on
-    // it reads anyway; else it is found among every log entry of the workflow.
-    const [onChain, manifest] = await Promise.all([
-      record.log ? this.findOnChain(record.uid, record.log, nodeStatusVersion) : undefined,
+    // it reads anyway, else on one of the chains before it, walked back one by
+    // one; a version behind a change of layout is found among every log entry.
+    const [walked, manifest] = await Promise.all([
+      record.log ? this.walkChains(record.uid, record.log, nodeStatusVersion) : ('search' as const),
       this.store.getManifest(record.uid, nodeStatusVersion),
     ]);
-    if (onChain) return onChain;
+    if (typeof walked === 'object') return walked;
     if (manifest) return manifestVersion(manifest, false);
-    for (const ref of await this.store.findLogVersion(record.uid, nodeStatusVersion)) {
-      const loaded = await this.loadLog(record.uid, ref.key, ref.chainStart, false);
-      if (loaded !== 'missing') return loaded;
+    if (walked === 'search') {
+      for (const ref of await this.store.findLogVersion(record.uid, nodeStatusVersion)) {
+        const loaded = await this.loadLog(record.uid, ref.key, ref.chainStart, false);
+        if (loaded !== 'missing') return loaded;
+      }
     }
     throw new VersionNotFoundError(record.uid, nodeStatusVersion);
   }
@@ -160,17 +163,33 @@ export class VersionReader {
     );
   }
 
-  /** A version on the chain of the current one (committed, so its own chain is a prefix of it). */
-  private async findOnChain(
+  /**
+   * A version on the current chain or on one before it (committed versions,
+   * so a version's own chain is a prefix of the one it is found on), walking
+   * back through each snapshot's link to the chain it folded. 'gone' when the
+   * walk reached the workflow's first version or a chain TTL removed;
+   * 'search' when it reached a chain with no link (a change of layout before
+   * it), behind which the version may still be.
+   */
+  private async walkChains(
     uid: string,
-    log: NonNullable<WorkflowRecord['log']>,
+    current: NonNullable<WorkflowRecord['log']>,
     nodeStatusVersion: string,
-  ): Promise<LoadedVersion | undefined> {
-    const chain = await this.chainTo(uid, log.head, log.chainStart);
-    const at = chain?.findLastIndex((entry) => entry.nodeStatusVersion === nodeStatusVersion) ?? -1;
-    if (!chain || at < 0) return undefined;
-    const loaded = await this.fromChain(uid, chain.slice(0, at + 1), false);
-    return loaded === 'missing' ? undefined : loaded;
+  ): Promise<LoadedVersion | 'gone' | 'search'> {
+    let link: NonNullable<LogEntry['previousChain']> | undefined = current;
+    while (link) {
+      const chain = await this.chainTo(uid, link.head, link.chainStart);
+      if (!chain) return 'gone';
+      const at = chain.findLastIndex((entry) => entry.nodeStatusVersion === nodeStatusVersion);
+      if (at >= 0) {
+        const loaded = await this.fromChain(uid, chain.slice(0, at + 1), false);
+        return loaded === 'missing' ? 'gone' : loaded;
+      }
+      const first = chain[0] as LogEntry;
+      if (first.kind === 'snapshot' && first.parentVersion === undefined) return 'gone';
+      link = first.kind === 'snapshot' ? first.previousChain : undefined;
+    }
+    return 'search';
   }
 
   /** A log-layout version from its head entry, or 'missing' when an item of it is gone. */

@@ -5,10 +5,10 @@
  * lands on an item someone else wrote. A chain is read with one Query over
  * a sort-key range, priced by the bytes it returns, not per item.
  */
-import { PutCommand, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import type { EntryKey, LogEntry, LogVersionRef, VersionSummary, WriteCost } from '#domain/store';
 import type { PhaseCounts } from '#domain/summaries';
-import { forEachLimited, type Item } from './batch.ts';
+import { batchPut, forEachLimited, type Item } from './batch.ts';
 import { extendExpiry, type StoreContext } from './context.ts';
 import { guarded } from './errors.ts';
 import { costOf, isObject, sumCosts, toVersionSummary } from './items.ts';
@@ -32,6 +32,12 @@ function entryItem(entry: LogEntry): Item {
     ...(entry.parent === undefined ? {} : { parent: keyText(entry.parent) }),
     ...(entry.base?.kind === 'snapshot' ? { baseEntry: keyText(entry.base.key) } : {}),
     ...(entry.base?.kind === 'manifest' ? { baseVersion: entry.base.nodeStatusVersion } : {}),
+    ...(entry.previousChain
+      ? {
+          previousHead: keyText(entry.previousChain.head),
+          previousChainStart: entry.previousChain.chainStart,
+        }
+      : {}),
     chainStart: entry.chainStart,
     codec: entry.codec,
     bucketCount: entry.bucketCount,
@@ -50,6 +56,7 @@ function toEntry(uid: string, item: Item): LogEntry | undefined {
   if (!key) return undefined;
   const parent = parseKeyText(item.parent);
   const baseEntry = parseKeyText(item.baseEntry);
+  const previousHead = parseKeyText(item.previousHead);
   return {
     uid,
     key,
@@ -60,6 +67,9 @@ function toEntry(uid: string, item: Item): LogEntry | undefined {
     ...(baseEntry ? { base: { kind: 'snapshot' as const, key: baseEntry } } : {}),
     ...(typeof item.baseVersion === 'string'
       ? { base: { kind: 'manifest' as const, nodeStatusVersion: item.baseVersion } }
+      : {}),
+    ...(previousHead
+      ? { previousChain: { head: previousHead, chainStart: Number(item.previousChainStart) } }
       : {}),
     chainStart: Number(item.chainStart),
     codec: item.codec as string,
@@ -78,11 +88,10 @@ export class LogStore {
   constructor(private readonly context: StoreContext) {}
 
   async putLogEntry(entry: LogEntry): Promise<WriteCost> {
-    const item = entryItem(entry);
-    await guarded(() =>
-      this.context.client.send(new PutCommand({ TableName: this.context.versionsTable, Item: item })),
-    );
-    return costOf([item]);
+    // Through BatchWriteItem, as every item of a version: the record's PutItem is the commit.
+    const items = [entryItem(entry)];
+    await batchPut(this.context.client, this.context.versionsTable, items, this.context.batch);
+    return costOf(items);
   }
 
   async getLogEntries(

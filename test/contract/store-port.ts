@@ -180,6 +180,7 @@ export function describeStorePort(adapter: string, makeStore: StoreFactory): voi
         const snapshot = entryOf(uid, { seq: 2, tag: 'aaaa0001' }, hex('1'), {
           kind: 'snapshot',
           chainStart: 2,
+          previousChain: { head: { seq: 1, tag: 'dddd0005' }, chainStart: 1 },
         });
         const first = entryOf(uid, { seq: 3, tag: 'bbbb0002' }, hex('2'), {
           parent: snapshot.key,
@@ -211,6 +212,8 @@ export function describeStorePort(adapter: string, makeStore: StoreFactory): voi
         expect({ ...readFirst, data: [...readFirst.data] }).toEqual({ ...first, data: [...first.data] });
         expect(readSecond.base).toEqual({ kind: 'manifest', nodeStatusVersion: hex('9') });
         expect((consistent[0] as LogEntry).kind).toBe('snapshot');
+        expect((consistent[0] as LogEntry).previousChain).toEqual(snapshot.previousChain);
+        expect(readFirst.previousChain).toBeUndefined();
       });
 
       it('finds the entries of a version by its id, newest first, and not its chunk-layout manifest', async () => {

@@ -621,9 +621,9 @@ describe('the log layout', () => {
     );
     expect(newKeys).toHaveLength(1);
     expect(changedItems).toEqual([`WF#${uid}|RECORD`]);
-    // The entry, then the record's conditional put: nothing else writes.
+    // The entry (one BatchWriteItem), then the record's conditional put: nothing else writes.
     const writes = sent.filter((command) => !/^(Get|BatchGet|Query|Scan)/.test(command.name));
-    expect(writes.map((command) => command.name)).toEqual(['PutItemCommand', 'PutItemCommand']);
+    expect(writes.map((command) => command.name)).toEqual(['BatchWriteItemCommand', 'PutItemCommand']);
 
     const entry = after.get(entries[0] as string) as { kind: string; data: Uint8Array };
     const change = unpackDeltaChange(entry.data, logCodecName);

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { defaultCodecOptions, prepareVersion } from '#domain/codec';
-import { ConflictError, ValidationError } from '#domain/errors';
+import { ConflictError, ValidationError, VersionNotFoundError } from '#domain/errors';
 import { unpackDeltaBuckets } from '#domain/log-codec';
 import { MemoryStore } from '#domain/memory-store';
 import { applyNodeChange, type NodeMap } from '#domain/nodes';
@@ -392,7 +392,7 @@ describe('WorkflowService on the memory store', () => {
     expect((await service.getWorkflow('wf-fold')).nodes).toEqual(everything);
   });
 
-  it('in the log layout, finds an earlier version on the current chain without reading every entry, and one before a fold or a chunk-layout version among them', async () => {
+  it('in the log layout, finds an earlier version by walking back from chain to chain, and one behind a change of layout among every entry', async () => {
     const store = new MemoryStore();
     let searches = 0;
     const findLogVersion = store.findLogVersion.bind(store);
@@ -404,18 +404,30 @@ describe('WorkflowService on the memory store', () => {
     const uid = 'wf-find';
     let state = generateNodes({ nodeCount: 2_000, seed: 5 }) as NodeMap;
     const written: { version: string; nodes: NodeMap }[] = [];
-    const record = async (nodes: NodeMap) =>
-      written.push({
-        version: (await service.persist({ uid, namespace: 'argo', name: 'f', nodes })).workflow
-          .nodeStatusVersion,
-        nodes,
-      });
-    await record(state);
-    for (let round = 0; round < 6; round++) {
-      state = { ...state, ...(mutateNodes(state, { count: 3, seed: round }).set as NodeMap) };
-      await record(state);
-    }
-    // Out of the log layout (a small map is kept inline, with its manifest) and back.
+    const next = async (seed: number) => {
+      state = { ...state, ...(mutateNodes(state, { count: 3, seed }).set as NodeMap) };
+      const { workflow } = await service.persist({ uid, namespace: 'argo', name: 'f', nodes: state });
+      written.push({ version: workflow.nodeStatusVersion, nodes: state });
+    };
+    const readEach = async () => {
+      const counts: number[] = [];
+      for (const { version, nodes } of written) {
+        searches = 0;
+        expect((await service.getVersion(uid, version)).nodes, version).toEqual(nodes);
+        counts.push(searches);
+      }
+      return counts;
+    };
+    for (let seed = 0; seed < 10; seed++) await next(seed);
+    const head = (await store.getRecord(uid))?.log?.head as { seq: number; tag: string };
+    const snapshots = (await store.getLogEntries(uid, 0, head, true)).filter(
+      (entry) => entry.kind === 'snapshot',
+    );
+
+    // Ten versions over three chains (a fold after three deltas): each found by walking back.
+    const linked = await readEach();
+    // Out of the log layout (a small map is kept inline, with its manifest) and back: the
+    // new chain has no link to the ones before, so they are found among every entry.
     const small = generateNodes({ nodeCount: 5, seed: 6 }) as NodeMap;
     await setUp({ alwaysOffload: false }, store).service.persist({
       uid,
@@ -423,27 +435,15 @@ describe('WorkflowService on the memory store', () => {
       name: 'f',
       nodes: small,
     });
-    written.push({ version: (await store.getRecord(uid))?.nodeStatusVersion as string, nodes: small });
-    await record(state);
-    const log = (await store.getRecord(uid))?.log as {
-      head: { seq: number; tag: string };
-      chainStart: number;
-    };
-    const onChain = new Set(
-      (await store.getLogEntries(uid, log.chainStart, log.head, true)).map(
-        (entry) => entry.nodeStatusVersion,
-      ),
-    );
+    const inline = (await store.getRecord(uid))?.nodeStatusVersion as string;
+    await next(10);
+    const behindTheGap = await readEach();
 
-    for (const { version, nodes } of written) {
-      searches = 0;
-      expect((await service.getVersion(uid, version)).nodes, version).toEqual(nodes);
-      // The inline version is found by its manifest's key.
-      const direct = onChain.has(version) || (await store.getManifest(uid, version)) !== undefined;
-      expect(searches, version).toBe(direct ? 0 : 1);
-    }
-    expect(written.filter(({ version }) => !onChain.has(version)).length).toBeGreaterThan(3);
-    await expect(service.getVersion(uid, 'f'.repeat(64))).rejects.toThrow();
+    expect(snapshots).toHaveLength(3);
+    expect(linked).toEqual(Array(10).fill(0));
+    expect(behindTheGap).toEqual([...Array(10).fill(1), 0]);
+    expect((await service.getVersion(uid, inline)).nodes).toEqual(small);
+    await expect(service.getVersion(uid, 'f'.repeat(64))).rejects.toBeInstanceOf(VersionNotFoundError);
   });
 
   it('ends every sequence of patches in the state a plain replay of them gives (property)', async () => {
