@@ -190,37 +190,59 @@ function hasSortedKeys(value: JsonValue): boolean {
   return true;
 }
 
-/**
- * The sorted order of an object's keys, by the order they come in. Argo
- * writes a node's fields in its Go struct order, so a map of 10,000 nodes has
- * a few dozen key orders: each is sorted once. Bounded, so arbitrary input
- * cannot grow it without end.
- */
-const sortedOrders = new Map<string, { readonly keys: string[]; readonly quoted: string[] }>();
+/** An object's keys in canonical order, and each quoted for output. */
+interface SortedOrder {
+  readonly keys: string[];
+  readonly quoted: string[];
+}
 
 /** An array-index key (`0` .. `4294967294`, no leading zero), which ECMAScript lists first. */
 const isIndexKey = (key: string): boolean => /^(0|[1-9][0-9]{0,9})$/.test(key) && Number(key) < 4_294_967_295;
-const maxSortedOrders = 4096;
 
-function sortedOrderOf(own: string[]): { readonly keys: string[]; readonly quoted: string[] } {
-  const sorted = () => {
-    // The order ECMAScript gives an object whose keys were added sorted (what the canonical
-    // form is defined by, docs/protocol.md): array-index keys first, by value, then the others.
-    const keys = [
-      ...own.filter(isIndexKey).sort((a, b) => Number(a) - Number(b)),
-      ...own.filter((key) => !isIndexKey(key)).sort(),
-    ];
-    return { keys, quoted: keys.map((key) => `${JSON.stringify(key)}:`) };
-  };
-  // The signature names the key order unambiguously: the count, then the keys between NULs
-  // (a key holding a NUL is sorted every time instead).
-  for (const key of own) if (key.includes('\u0000')) return sorted();
-  const signature = `${own.length}\u0000${own.join('\u0000')}`;
-  const known = sortedOrders.get(signature);
-  if (known) return known;
-  const order = sorted();
-  if (sortedOrders.size < maxSortedOrders) sortedOrders.set(signature, order);
-  return order;
+/**
+ * The order ECMAScript gives an object whose keys were added sorted (what the
+ * canonical form is defined by, docs/protocol.md): array-index keys first, by
+ * value, then the others.
+ */
+function sortOrder(own: readonly string[]): SortedOrder {
+  const keys = [
+    ...own.filter(isIndexKey).sort((a, b) => Number(a) - Number(b)),
+    ...own.filter((key) => !isIndexKey(key)).sort(),
+  ];
+  return { keys, quoted: keys.map((key) => `${JSON.stringify(key)}:`) };
+}
+
+/**
+ * Sorted orders by the order the keys come in, as a tree of keys: a lookup
+ * walks one map per key and builds nothing. Argo writes a node's fields in
+ * its Go struct order, so a map of 10,000 nodes has a few dozen key orders:
+ * each is sorted once. Bounded in tree nodes, so arbitrary input cannot grow
+ * it without end (past the bound, an order is sorted every time).
+ */
+interface OrderTree {
+  next?: Map<string, OrderTree>;
+  order?: SortedOrder;
+}
+const sortedOrders: OrderTree = {};
+const maxOrderTreeNodes = 65_536;
+let orderTreeNodes = 0;
+
+function sortedOrderOf(own: string[]): SortedOrder {
+  let tree = sortedOrders;
+  for (let index = 0; index < own.length; index++) {
+    const key = own[index] as string;
+    let next = tree.next?.get(key);
+    if (!next) {
+      if (orderTreeNodes >= maxOrderTreeNodes) return sortOrder(own);
+      next = {};
+      orderTreeNodes++;
+      if (!tree.next) tree.next = new Map();
+      tree.next.set(key, next);
+    }
+    tree = next;
+  }
+  if (!tree.order) tree.order = sortOrder(own);
+  return tree.order;
 }
 
 /** JSON of `value` with the keys of every object in sorted order, written directly (no sorted copy). */

@@ -202,6 +202,51 @@ describe('codec', () => {
     );
   });
 
+  it('serialises as a copy built with its keys added in sorted order does, whatever the keys and their order, again and again (property)', () => {
+    // Keys that reorder (array indexes), look like indexes but are not, and `__proto__`.
+    const key = fc.constantFrom(
+      'a',
+      'b',
+      'id',
+      'phase',
+      '0',
+      '1',
+      '10',
+      '2',
+      '01',
+      '-1',
+      '4294967295',
+      '__proto__',
+      'x\u0000y',
+    );
+    const value = fc.letrec<{ value: unknown }>((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null)),
+        fc.array(tie('value'), { maxLength: 3 }),
+        fc.array(fc.tuple(key, tie('value')), { maxLength: 6 }).map((entries) => Object.fromEntries(entries)),
+      ),
+    })).value;
+    const sortedCopy = (item: unknown): unknown => {
+      if (Array.isArray(item)) return item.map(sortedCopy);
+      if (item === null || typeof item !== 'object') return item;
+      return Object.fromEntries(
+        Object.keys(item)
+          .sort()
+          .map((name) => [name, sortedCopy((item as Record<string, unknown>)[name])]),
+      );
+    };
+    fc.assert(
+      fc.property(value, (item) => {
+        const expected = JSON.stringify(sortedCopy(item));
+        // The first time sorts each key order, the second takes it from the cache.
+        expect(canonicalJson(item as JsonValue)).toBe(expected);
+        expect(canonicalJson(item as JsonValue)).toBe(expected);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('refuses to inflate a chunk beyond the output limit', () => {
     const parts = compressBucket(Buffer.from(JSON.stringify({ a: { id: 'a', pad: 'x'.repeat(100_000) } })));
     expect(() => decodeChunk(codecName, concatParts(parts), 1000)).toThrow();
