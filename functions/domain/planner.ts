@@ -364,5 +364,4 @@ const changedBucketOf = (bucket: PreparedBucket): ChangedBucket => ({
   rawBytes: bucket.rawBytes,
 });
 
-const sortChanged = (changed: ChangedBucket[]): ChangedBucket[] =>
-  [...changed].sort((a, b) => a.index - b.index);
+const sortChanged = (changed: ChangedBucket[]): ChangedBucket[] => changed.sort((a, b) => a.index - b.index);

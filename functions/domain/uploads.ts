@@ -437,6 +437,11 @@ export class Uploads {
       record.name === upload.name &&
       (upload.phase === undefined || upload.phase === record.phase) &&
       (upload.message === undefined || upload.message === record.message);
+    // A commit of the upload as it is (no re-apply): 'unchanged', or its version.
+    const commitAsIs = async (record: WorkflowRecord, change: Parameters<Committer['commit']>[3]) => {
+      const outcome = await this.committer.commit(upload.uid, record, fields(record), change);
+      return outcome === 'conflict' ? outcome : { ...outcome, reapplied: false };
+    };
     return retryCommit(
       this.settings,
       `workflow '${upload.uid}' kept changing; retry the commit`,
@@ -467,23 +472,13 @@ export class Uploads {
           // delta on it when the record is still there, else merged node by node.
           if (!record || !plan.base || record.nodeStatusVersion !== upload.baseVersion)
             return 'slow' as const;
-          if (record.nodeStatusVersion === plan.nodeStatusVersion) {
-            const outcome = await this.committer.commit(upload.uid, record, fields(record), 'unchanged');
-            return outcome === 'conflict' ? outcome : { ...outcome, reapplied: false };
-          }
+          if (record.nodeStatusVersion === plan.nodeStatusVersion) return commitAsIs(record, 'unchanged');
           const delta = await this.deltaOnBase(upload, plan, plan.base);
           if (!delta) return 'slow' as const;
-          const outcome = await this.committer.commit(upload.uid, record, fields(record), {
-            ...plan,
-            current: plan.base,
-            delta,
-          });
-          return outcome === 'conflict' ? outcome : { ...outcome, reapplied: false };
+          return commitAsIs(record, { ...plan, current: plan.base, delta });
         }
-        if (record && record.nodeStatusVersion === plan.nodeStatusVersion) {
-          const outcome = await this.committer.commit(upload.uid, record, fields(record), 'unchanged');
-          return outcome === 'conflict' ? outcome : { ...outcome, reapplied: false };
-        }
+        if (record && record.nodeStatusVersion === plan.nodeStatusVersion)
+          return commitAsIs(record, 'unchanged');
         const current =
           record && !record.inline && !record.log
             ? await this.store.getManifest(record.uid, record.nodeStatusVersion)
